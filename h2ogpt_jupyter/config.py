@@ -1,0 +1,91 @@
+"""Settings from Jupyter/IPython config (``c.H2OGPT.default_model = ...``) or ``H2OGPT_*``
+environment variables.
+
+Config files win over the environment; the environment wins over built-in defaults. The
+settings object is created from the IPython shell when the extension loads, so every config
+file the user already has for IPython or Jupyter applies.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from traitlets import Bool, Dict, Enum, Unicode, default
+from traitlets.config import Configurable
+
+
+def _env(name: str, fallback: str = "") -> str:
+    return os.environ.get(f"H2OGPT_{name}", fallback)
+
+
+class H2OGPT(Configurable):
+    """h2ogpt-jupyter settings."""
+
+    default_model = Unicode(
+        help="Model loaded on first use when none is loaded (e.g. 'smollm2')."
+    ).tag(config=True)
+    backend = Unicode(help="Engine: auto, transformers, llamacpp or openai.").tag(config=True)
+    data_dir = Unicode(help="Where chats and personal collections are kept.").tag(config=True)
+    output = Enum(
+        ["markdown", "text", "code"], default_value=None, allow_none=True,
+        help="How magics show answers.",
+    ).tag(config=True)
+    allow_download = Bool(help="Let transformers fetch models from a hub (off by default).").tag(
+        config=True
+    )
+    generation = Dict(help="Default generation parameters, e.g. {'max_new_tokens': 256}.").tag(
+        config=True
+    )
+
+    @default("default_model")
+    def _default_model(self) -> str:
+        return _env("DEFAULT_MODEL")
+
+    @default("backend")
+    def _backend(self) -> str:
+        return _env("BACKEND", "auto")
+
+    @default("data_dir")
+    def _data_dir(self) -> str:
+        found = _env("DATA_DIR")
+        if found:
+            return found
+        from platformdirs import user_data_dir
+
+        return user_data_dir("h2ogpt-jupyter")
+
+    @default("output")
+    def _output(self) -> str:
+        value = _env("OUTPUT", "markdown")
+        return value if value in ("markdown", "text", "code") else "markdown"
+
+    @default("allow_download")
+    def _allow_download(self) -> bool:
+        return _env("ALLOW_DOWNLOAD").lower() in ("1", "true", "yes")
+
+    @default("generation")
+    def _generation(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+
+_settings: H2OGPT | None = None
+
+
+def settings() -> H2OGPT:
+    global _settings
+    if _settings is None:
+        _settings = H2OGPT()
+    return _settings
+
+
+def configure(parent: Any = None) -> H2OGPT:
+    """Re-read settings with ``parent``'s config (the IPython shell)."""
+    global _settings
+    _settings = H2OGPT(parent=parent)
+    return _settings

@@ -1,0 +1,139 @@
+"""Build the prompt for one turn of a conversation and fit it into the model's window.
+
+Three ways to speak to a model, chosen once at load (``LoadedModel.prompt_type``): one of
+h2oGPT's prompt formats, the model's own chat template, or role/content messages for chat
+servers. In each case the oldest turns are dropped until prompt plus ``max_new_tokens`` fit
+the context window, counted with the model's real tokenizer; the system prompt is never
+dropped, and when even a bare prompt leaves too little room the answer budget shrinks as
+h2oGPT does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import prompts
+from .backends import Messages
+from .errors import H2OGPTError
+from .manager import TEMPLATE, LoadedModel
+
+History = list[tuple[str, str]]
+
+# h2oGPT never lets a reply budget fall below this when it trims to fit.
+MIN_NEW_TOKENS_AFTER_FIT = 32
+
+
+@dataclass
+class TurnInput:
+    """Everything h2oGPT lets a user put around one instruction."""
+
+    instruction: str
+    history: History = field(default_factory=list)
+    system_prompt: str | None = "auto"
+    context: str = ""  # raw text placed before the whole prompt (h2oGPT's ``context``)
+    iinput: str = ""  # h2oGPT's second input field, joined to the instruction
+    text_context_list: list[str] = field(default_factory=list)  # documents given directly
+
+
+@dataclass
+class BuiltPrompt:
+    prompt: str
+    messages: Messages | None
+    prompt_tokens: int
+    max_new_tokens: int
+    turns_used: int  # how many earlier turns survived fitting
+    stop: list[str]
+
+
+def build(model: LoadedModel, turn: TurnInput, max_new_tokens: int) -> BuiltPrompt:
+    """The prompt for ``turn``, with as much recent history as fits."""
+    window = model.backend.context_length
+    history = list(turn.history)
+    lo, hi = 0, len(history)  # number of oldest turns to drop
+    built = _render(model, turn, history)
+    if _fits(built, max_new_tokens, window):
+        return _finish(model, built, max_new_tokens, len(history))
+    # Binary search for the fewest dropped turns that fit.
+    best: tuple[str, Messages | None, int] | None = None
+    best_drop = hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        candidate = _render(model, turn, history[mid:])
+        if _fits(candidate, max_new_tokens, window):
+            best, best_drop, hi = candidate, mid, mid
+        else:
+            lo = mid + 1
+    if best is None:
+        best = _render(model, turn, [])
+        best_drop = len(history)
+    room = window - best[2]
+    if room < min(max_new_tokens, MIN_NEW_TOKENS_AFTER_FIT):
+        raise H2OGPTError(
+            f"the prompt takes {best[2]} tokens, leaving no room to answer in this model's "
+            f"{window}-token window; shorten it or load with a larger max_seq_len"
+        )
+    return _finish(model, best, min(max_new_tokens, room), len(history) - best_drop)
+
+
+def _fits(built: tuple[str, Messages | None, int], max_new_tokens: int, window: int) -> bool:
+    return built[2] + max_new_tokens <= window
+
+
+def _finish(
+    model: LoadedModel, built: tuple[str, Messages | None, int], max_new_tokens: int, turns: int
+) -> BuiltPrompt:
+    prompt, messages, tokens = built
+    return BuiltPrompt(prompt, messages, tokens, max_new_tokens, turns, stop_strings(model))
+
+
+def stop_strings(model: LoadedModel) -> list[str]:
+    if model.prompt_type in (TEMPLATE, "openai_chat"):
+        return []
+    return prompts.stop_sequences(model.prompt_type, model.options.prompt_dict)
+
+
+def finalize(model: LoadedModel, text: str) -> str:
+    """h2oGPT's response cleaning for its formats; templates and servers just trim."""
+    if model.prompt_type in (TEMPLATE, "openai_chat"):
+        return text.strip()
+    return prompts.clean_response(model.prompt_type, text, model.options.prompt_dict)
+
+
+def _instruction(turn: TurnInput) -> str:
+    if turn.text_context_list:
+        return prompts.document_query(turn.instruction, turn.text_context_list, iinput=turn.iinput)
+    return turn.instruction
+
+
+def _system_prompt(model: LoadedModel, turn: TurnInput) -> str | None:
+    if model.prompt_type == TEMPLATE:
+        # 'auto' leaves the template's own default system prompt in place.
+        return None if turn.system_prompt in (None, "", "auto") else turn.system_prompt
+    fmt = prompts.get_prompt_format(model.prompt_type, model.options.prompt_dict, turn.system_prompt)
+    return fmt.system_prompt or None
+
+
+def _render(model: LoadedModel, turn: TurnInput, history: History) -> tuple[str, Messages | None, int]:
+    instruction = _instruction(turn)
+    iinput = "" if turn.text_context_list else turn.iinput
+    if model.prompt_type in (TEMPLATE, "openai_chat"):
+        if iinput:
+            instruction = f"{instruction}\n{iinput}"
+        system = _system_prompt(model, turn)
+        if model.prompt_type == "openai_chat":
+            messages = prompts.chat_messages(history, instruction, system)
+            text = "\n".join(m["content"] for m in messages)
+            return turn.context + text, messages, model.backend.count_tokens(turn.context + text)
+        render = model.backend.chat_template()
+        assert render is not None
+        prompt = turn.context + prompts.chat_template_prompt(render, history, instruction, system)
+        return prompt, None, model.backend.count_tokens(prompt)
+    prompt = turn.context + prompts.build_prompt(
+        model.prompt_type,
+        history,
+        instruction,
+        system_prompt=turn.system_prompt,
+        prompt_dict=model.options.prompt_dict,
+        iinput=iinput,
+    )
+    return prompt, None, model.backend.count_tokens(prompt)

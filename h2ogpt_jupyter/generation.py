@@ -1,0 +1,173 @@
+"""Run one generation: stream deltas, cut at stop strings, honour Stop and ``max_time``.
+
+This is the single place where a stream ends early, whatever the engine: a stop string seen
+in the text, a Stop button (``Generation.stop()``), a kernel interrupt (``KeyboardInterrupt``
+while iterating) and ``max_time`` all set the same cancel event, which every backend checks
+between tokens. The model stays usable afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .backends import Backend, BackendRequest, StreamEvent
+from .response import Response, Usage
+
+
+class StopStringCutter:
+    """Holds back just enough text to never emit part of a stop string."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.text = ""
+        self.emitted = 0
+        self.hit = False
+
+    def feed(self, delta: str) -> str:
+        """Add a delta; return the text now safe to show."""
+        start = max(0, self.emitted - max((len(s) for s in self.stops), default=0))
+        self.text += delta
+        cut = min((i for s in self.stops if (i := self.text.find(s, start)) >= 0), default=-1)
+        if cut >= 0:
+            self.hit = True
+            self.text = self.text[:cut]
+            return self._emit(len(self.text))
+        return self._emit(len(self.text) - self._partial_tail())
+
+    def flush(self) -> str:
+        return self._emit(len(self.text))
+
+    def _partial_tail(self) -> int:
+        """Length of the longest end of the text that begins some stop string."""
+        best = 0
+        for stop in self.stops:
+            for n in range(min(len(stop) - 1, len(self.text)), best, -1):
+                if self.text.endswith(stop[:n]):
+                    best = n
+                    break
+        return best
+
+    def _emit(self, upto: int) -> str:
+        upto = max(upto, self.emitted)
+        out = self.text[self.emitted : upto]
+        self.emitted = upto
+        return out
+
+
+class Generation:
+    """An iterator of text deltas; afterwards ``response`` holds the whole result.
+
+    ``finalize`` turns the raw text into the answer (h2oGPT's response cleaning);
+    ``on_done`` is called once with the finished :class:`Response` (chat history uses it).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        request: BackendRequest,
+        *,
+        model: str,
+        finalize: Callable[[str], str] | None = None,
+        on_done: Callable[[Response], None] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.request = request
+        self.model = model
+        self.finalize = finalize or (lambda text: text)
+        self.on_done = on_done
+        self.extra = extra or {}
+        self.cancel = threading.Event()
+        self._response: Response | None = None
+        self._started = False
+
+    def stop(self) -> None:
+        """Ask the generation to end; safe from any thread."""
+        self.cancel.set()
+
+    @property
+    def done(self) -> bool:
+        return self._response is not None
+
+    @property
+    def response(self) -> Response:
+        if self._response is None:
+            for _ in self:
+                pass
+        assert self._response is not None
+        return self._response
+
+    def run(self, on_text: Callable[[str], None] | None = None) -> Response:
+        """Stream to ``on_text``; a kernel interrupt anywhere in the loop stops cleanly."""
+        deltas = iter(self)
+        try:
+            for delta in deltas:
+                if on_text is not None:
+                    on_text(delta)
+        except KeyboardInterrupt:
+            self.cancel.set()
+            for _ in deltas:  # let the engine wind down so history and usage are complete
+                pass
+        return self.response
+
+    def __iter__(self) -> Iterator[str]:
+        if self._started:
+            raise RuntimeError("a Generation can be iterated once")
+        self._started = True
+        cutter = StopStringCutter(self.request.stop)
+        params = self.request.params
+        start = time.perf_counter()
+        first: float | None = None
+        final = StreamEvent(finish_reason="stop")
+        reason: str | None = None
+        with self.backend.lock:
+            events = self.backend.stream(self.request, self.cancel)
+            try:
+                for event in events:
+                    if event.finish_reason is not None:
+                        final = event
+                    if event.text:
+                        shown = cutter.feed(event.text)
+                        if first is None and cutter.text.strip():
+                            first = time.perf_counter() - start
+                        if shown:
+                            yield shown
+                    if cutter.hit:
+                        reason = "stop"
+                        self.cancel.set()
+                    elif params.max_time and time.perf_counter() - start > params.max_time:
+                        reason = "max_time"
+                        self.cancel.set()
+            except KeyboardInterrupt:
+                reason = "cancelled"
+                self.cancel.set()
+            finally:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+        tail = cutter.flush()
+        if tail:
+            yield tail
+        if reason is None:
+            reason = final.finish_reason or "stop"
+        completion = final.completion_tokens
+        if completion is None:  # interrupted before the engine reported usage
+            completion = self.backend.count_tokens(cutter.text)
+        prompt_tokens = final.prompt_tokens
+        if prompt_tokens is None:
+            prompt_tokens = self.backend.count_tokens(self.request.prompt)
+        self._response = Response(
+            text=self.finalize(cutter.text),
+            prompt=self.request.prompt,
+            model=self.model,
+            usage=Usage(prompt_tokens, completion),
+            finish_reason=reason,
+            time_to_first_token=first,
+            elapsed=time.perf_counter() - start,
+            params={**params.as_dict(), "seed": self.request.seed, **self.extra},
+        )
+        if self.on_done is not None:
+            self.on_done(self._response)

@@ -1,0 +1,273 @@
+"""What each ``%h2ogpt`` subcommand does. Parsing is in ``_args``, output in ``_display``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from IPython.display import Markdown, display
+
+from .. import chat_store
+from ..backends import PACKAGED, LoadOptions
+from ..chat import Chat
+from ..config import settings
+from ..errors import H2OGPTError, InvalidOptionError
+from ..manager import get_manager
+from ..params import GenerationParams
+from ..response import Response
+from ._args import Parsed, parse
+from ._display import StreamDisplay
+
+HELP = """\
+**%h2ogpt** — local LLMs in the notebook
+
+| command | what it does |
+|---|---|
+| `load NAME [--as ALIAS] [--load-4bit] [--backend llamacpp] …` | load a model (`smollm2`, a `.gguf`, a directory, `vllm:host:port`, a `/v1` URL) |
+| `unload [ALIAS] [--all]` · `models` · `use ALIAS` | manage loaded models |
+| `ask [options] QUESTION` | one turn, no history |
+| `chat [options] MESSAGE` | a turn of the kernel's chat (keeps history) |
+| `reset` · `history` · `undo` · `regenerate` | the kernel's chat |
+| `chats list\\|save NAME\\|load NAME\\|delete NAME\\|export PATH\\|import PATH` | saved chats |
+| `params [--temperature 0.7 …]` | show or set default generation parameters |
+| `prompt-types` · `info` · `help` | prompt formats, system and models, this help |
+
+Options for `ask`/`chat`: any generation parameter (`--temperature`, `--top-p`, `--top-k`,
+`--max-new-tokens`, `--num-beams`, `--repetition-penalty`, `--seed`, `--max-time`, …),
+`--model ALIAS`, `--system-prompt TEXT`, `--context TEXT`, `--iinput TEXT`,
+`--format markdown|text|code`, `-o VAR` (store the Response in VAR).
+In `%%h2ogpt ask` / `%%h2ogpt chat` cells the cell body is the message. `{var}` inserts a
+notebook variable; `{{` is a literal brace. The last Response is also in `_h2ogpt`.
+"""
+
+_TURN_KEYS = {"model", "out", "format", "system_prompt", "context", "iinput", "new"}
+_VAR = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*(?:\.\w+|\[[^\[\]{}]*\])*)\}")
+
+
+class Commands:
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.manager = get_manager()
+        self.params = GenerationParams.from_options(**settings().generation)
+        self.chat = Chat(params=self.params)
+        self.last: Response | None = None
+        self._table: dict[str, Callable[[Parsed], Any]] = {
+            "load": self.load, "unload": self.unload, "models": self.models, "use": self.use,
+            "ask": self.ask, "chat": self.chat_turn, "reset": self.reset,
+            "history": self.history, "undo": self.undo, "regenerate": self.regenerate,
+            "chats": self.chats, "params": self.set_params, "prompt-types": self.prompt_types,
+            "info": self.info, "help": self.help, "": self.help,
+        }
+
+    def run(self, line: str, cell: str | None = None) -> Any:
+        parsed = parse(self.expand(line))
+        if cell is not None and cell.strip():
+            body = self.expand(cell).strip()
+            parsed.text = f"{parsed.text}\n{body}".strip() if parsed.text else body
+        handler = self._table.get(parsed.command)
+        if handler is None:
+            raise H2OGPTError(f"unknown command '{parsed.command}'; try: %h2ogpt help")
+        return handler(parsed)
+
+    def expand(self, text: str) -> str:
+        """Replace ``{name}`` with notebook values; unknown names are left as written."""
+        namespace = self.shell.user_ns
+
+        def sub(match: re.Match[str]) -> str:
+            if match.group(0) in ("{{", "}}"):
+                return match.group(0)[0]
+            expr = match.group(1)
+            if expr.split(".")[0].split("[")[0] not in namespace:
+                return match.group(0)
+            try:
+                return str(eval(expr, {}, namespace))  # noqa: S307 - the user's own namespace
+            except Exception:
+                return match.group(0)
+
+        return _VAR.sub(sub, text)
+
+    # --- models --------------------------------------------------------------------------
+    def load(self, p: Parsed) -> None:
+        if not p.text:
+            raise H2OGPTError("which model? e.g. %h2ogpt load smollm2")
+        options = dict(p.options)
+        alias = options.pop("as", None)
+        unknown = set(options) - set(LoadOptions.names())
+        if unknown:
+            raise InvalidOptionError(f"unknown load option --{sorted(unknown)[0].replace('_', '-')}")
+        self._load(p.text, alias, **options)
+
+    def _load(self, name: str, alias: str | None = None, **options: Any) -> None:
+        s = settings()
+        options.setdefault("allow_download", s.allow_download)
+        if s.backend and s.backend != "auto":
+            options.setdefault("backend", s.backend)
+        print(f"Loading {name}…", flush=True)
+        model = self.manager.load(name, alias=None if alias is None else str(alias), **options)
+        info = model.info()
+        print(
+            f"Loaded {name} as '{model.alias}': {info['backend']}, {info['dtype']}"
+            f"{', ' + info['quantization'] if info['quantization'] else ''}, "
+            f"{info['context_length']} tokens of context, prompt type {model.prompt_type}, "
+            f"{model.load_seconds:.1f} s"
+        )
+
+    def unload(self, p: Parsed) -> None:
+        if p.options.get("all"):
+            self.manager.unload_all()
+            print("Unloaded all models.")
+            return
+        alias = p.text or None
+        target = self.manager.get(alias).alias
+        self.manager.unload(target)
+        print(f"Unloaded '{target}'.")
+
+    def use(self, p: Parsed) -> None:
+        model = self.manager.use(p.text)
+        print(f"Default model: '{model.alias}'.")
+
+    def models(self, p: Parsed) -> None:
+        rows = self.manager.list()
+        lines = ["| | alias | model | backend | dtype | quant | context | memory | prompt type |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            mem = f"{r['memory_bytes'] / 2**20:.0f} MiB" if r["memory_bytes"] else "-"
+            lines.append(
+                f"| {'★' if r['default'] else ''} | {r['alias']} | {r['model']} | {r['backend']} "
+                f"| {r['dtype']} | {r['quantization'] or '-'} | {r['context_length']} | {mem} "
+                f"| {r['prompt_type']} |"
+            )
+        if not rows:
+            lines = ["No model loaded."]
+        lines.append(f"\nPackaged models: {', '.join(sorted(PACKAGED))}")
+        display(Markdown("\n".join(lines)))
+
+    def _ensure_model(self, alias: str | None) -> None:
+        if alias is None and len(self.manager) == 0 and settings().default_model:
+            self._load(settings().default_model)
+
+    # --- turns ---------------------------------------------------------------------------
+    def ask(self, p: Parsed) -> None:
+        chat_opts, gen_opts, fmt, out = self._turn_options(p)
+        chat = Chat(p.options.get("model"), params=self.params, **chat_opts)
+        self._turn(chat, p.text, gen_opts, fmt, out)
+
+    def chat_turn(self, p: Parsed) -> None:
+        chat_opts, gen_opts, fmt, out = self._turn_options(p)
+        if p.options.get("new"):
+            self.chat = Chat(params=self.params)
+        if "model" in p.options:
+            self.chat.model = p.options["model"]
+        for key, value in chat_opts.items():
+            setattr(self.chat, key, value)
+        self._turn(self.chat, p.text, gen_opts, fmt, out)
+
+    def _turn_options(self, p: Parsed) -> tuple[dict[str, Any], dict[str, Any], str, str | None]:
+        known = set(GenerationParams.names()) | _TURN_KEYS | {"max_tokens"}
+        unknown = set(p.options) - known
+        if unknown:
+            raise InvalidOptionError(f"unknown option --{sorted(unknown)[0].replace('_', '-')}")
+        chat_opts = {
+            k: ("" if v is None else str(v)) if k != "system_prompt" else v
+            for k, v in p.options.items()
+            if k in ("system_prompt", "context", "iinput")
+        }
+        gen_opts = {k: v for k, v in p.options.items() if k not in _TURN_KEYS}
+        GenerationParams.from_options(self.params, **gen_opts)  # refuse bad values up front
+        fmt = str(p.options.get("format") or settings().output)
+        if fmt not in ("markdown", "text", "code"):
+            raise InvalidOptionError(f"--format must be markdown, text or code, not {fmt!r}")
+        out = p.options.get("out")
+        if out is not None and not str(out).isidentifier():
+            raise InvalidOptionError(f"-o needs a variable name, not {out!r}")
+        return chat_opts, gen_opts, fmt, None if out is None else str(out)
+
+    def _turn(self, chat: Chat, text: str, gen: dict[str, Any], fmt: str, out: str | None) -> None:
+        if not text.strip():
+            raise H2OGPTError("no message given; e.g. %h2ogpt ask What is the capital of France?")
+        self._ensure_model(chat.model)
+        shown = StreamDisplay(fmt)
+        response = chat.send(text, on_text=shown, **gen)
+        shown.finish(response, self.shell)
+        self._publish(response, out)
+
+    def _publish(self, response: Response, out: str | None) -> None:
+        self.last = response
+        self.shell.user_ns["_h2ogpt"] = response
+        if out:
+            self.shell.user_ns[out] = response
+
+    def reset(self, p: Parsed) -> None:
+        self.chat.reset()
+        print("Chat cleared.")
+
+    def history(self, p: Parsed) -> None:
+        if not self.chat.history:
+            print("The chat is empty.")
+            return
+        parts = [f"**You:** {u}\n\n**Bot:** {b}" for u, b in self.chat.history]
+        display(Markdown("\n\n---\n\n".join(parts)))
+
+    def undo(self, p: Parsed) -> None:
+        turn = self.chat.undo()
+        print("Nothing to undo." if turn is None else f"Removed: {turn[0][:60]}")
+
+    def regenerate(self, p: Parsed) -> None:
+        _, gen_opts, fmt, out = self._turn_options(p)
+        shown = StreamDisplay(fmt)
+        response = self.chat.regenerate(**gen_opts).run(shown)
+        shown.finish(response, self.shell)
+        self._publish(response, out)
+
+    def chats(self, p: Parsed) -> None:
+        action, _, arg = p.text.partition(" ")
+        arg = arg.strip()
+        if action in ("", "list"):
+            rows = chat_store.list_saved()
+            if not rows:
+                print("No saved chats.")
+            for r in rows:
+                print(f"{r['name']}: {r['turns']} turns, {r['model'] or '-'}, {r['modified']}")
+        elif action == "save":
+            print(f"Saved chat '{chat_store.save(self.chat, arg or None)}'.")
+        elif action == "load":
+            self.chat = chat_store.load(arg)
+            print(f"Loaded chat '{arg}' ({len(self.chat.history)} turns).")
+        elif action == "delete":
+            chat_store.delete(arg)
+            print(f"Deleted chat '{arg}'.")
+        elif action == "export":
+            print(f"Exported to {chat_store.export(arg or 'chats.json')}.")
+        elif action == "import":
+            print(f"Imported: {', '.join(chat_store.import_file(arg))}.")
+        else:
+            raise H2OGPTError("chats takes: list, save NAME, load NAME, delete NAME, export PATH, import PATH")
+
+    # --- settings and info ---------------------------------------------------------------
+    def set_params(self, p: Parsed) -> None:
+        if p.options:
+            self.params = GenerationParams.from_options(self.params, **p.options)
+            self.chat.params = self.params
+        print(", ".join(f"{k}={v!r}" for k, v in self.params.as_dict().items()))
+
+    def prompt_types(self, p: Parsed) -> None:
+        from .. import prompts
+
+        print(", ".join((*prompts.PROMPT_TYPES, "template")))
+
+    def info(self, p: Parsed) -> None:
+        from ..sysinfo import system_info
+
+        info = system_info()
+        gpus = ", ".join(f"{g['name']} ({g['memory_free_gb']}/{g['memory_total_gb']} GB free)"
+                         for g in info["gpus"]) or "none"
+        print(
+            f"Python {info['python']}, {info['cpu_count']} CPUs, "
+            f"{info['memory_available_gb']}/{info['memory_total_gb']} GB RAM free, "
+            f"this kernel uses {info['process_rss_gb']} GB; GPUs: {gpus}"
+        )
+        self.models(p)
+
+    def help(self, p: Parsed) -> None:
+        display(Markdown(HELP))
