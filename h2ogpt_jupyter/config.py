@@ -29,7 +29,9 @@ class H2OGPT(Configurable):
     backend = Unicode(help="Engine: auto, transformers, llamacpp or openai.").tag(config=True)
     data_dir = Unicode(help="Where chats and personal collections are kept.").tag(config=True)
     output = Enum(
-        ["markdown", "text", "code"], default_value=None, allow_none=True,
+        ["markdown", "text", "code"],
+        default_value=None,
+        allow_none=True,
         help="How magics show answers.",
     ).tag(config=True)
     allow_download = Bool(help="Let transformers fetch models from a hub (off by default).").tag(

@@ -109,11 +109,15 @@ def _system_prompt(model: LoadedModel, turn: TurnInput) -> str | None:
     if model.prompt_type == TEMPLATE:
         # 'auto' leaves the template's own default system prompt in place.
         return None if turn.system_prompt in (None, "", "auto") else turn.system_prompt
-    fmt = prompts.get_prompt_format(model.prompt_type, model.options.prompt_dict, turn.system_prompt)
+    fmt = prompts.get_prompt_format(
+        model.prompt_type, model.options.prompt_dict, turn.system_prompt
+    )
     return fmt.system_prompt or None
 
 
-def _render(model: LoadedModel, turn: TurnInput, history: History) -> tuple[str, Messages | None, int]:
+def _render(
+    model: LoadedModel, turn: TurnInput, history: History
+) -> tuple[str, Messages | None, int]:
     instruction = _instruction(turn)
     iinput = "" if turn.text_context_list else turn.iinput
     if model.prompt_type in (TEMPLATE, "openai_chat"):

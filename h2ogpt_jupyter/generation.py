@@ -126,7 +126,15 @@ class Generation:
         with self.backend.lock:
             events = self.backend.stream(self.request, self.cancel)
             try:
-                for event in events:
+                while True:
+                    try:
+                        event = next(events)
+                    except StopIteration:
+                        break
+                    except KeyboardInterrupt:  # keep draining: the engine winds down
+                        reason = "cancelled"
+                        self.cancel.set()
+                        continue
                     if event.finish_reason is not None:
                         final = event
                     if event.text:
@@ -135,22 +143,20 @@ class Generation:
                             first = time.perf_counter() - start
                         if shown:
                             yield shown
-                    if cutter.hit:
+                    if cutter.hit and reason is None:
                         reason = "stop"
                         self.cancel.set()
                     elif params.max_time and time.perf_counter() - start > params.max_time:
-                        reason = "max_time"
+                        reason = reason or "max_time"
                         self.cancel.set()
-            except KeyboardInterrupt:
-                reason = "cancelled"
-                self.cancel.set()
             finally:
-                close = getattr(events, "close", None)
-                if close is not None:
-                    close()
+                events.close()  # type: ignore[attr-defined]
         tail = cutter.flush()
         if tail:
             yield tail
+        elapsed = time.perf_counter() - start
+        if reason is None and params.max_time and elapsed >= params.max_time:
+            reason = "max_time"  # the engine enforced it itself
         if reason is None:
             reason = final.finish_reason or "stop"
         completion = final.completion_tokens
@@ -166,7 +172,7 @@ class Generation:
             usage=Usage(prompt_tokens, completion),
             finish_reason=reason,
             time_to_first_token=first,
-            elapsed=time.perf_counter() - start,
+            elapsed=elapsed,
             params={**params.as_dict(), "seed": self.request.seed, **self.extra},
         )
         if self.on_done is not None:

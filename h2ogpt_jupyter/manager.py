@@ -97,7 +97,9 @@ class ModelManager:
             except H2OGPTError:
                 backend.close()
                 raise
-            model = LoadedModel(alias, spec, backend, opts, prompt_type, time.perf_counter() - start)
+            model = LoadedModel(
+                alias, spec, backend, opts, prompt_type, time.perf_counter() - start
+            )
             self._models[alias] = model
             if self.default is None:
                 self.default = alias

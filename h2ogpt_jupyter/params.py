@@ -108,7 +108,16 @@ class GenerationParams:
 def _to_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+    if isinstance(value, str) and value.lower() in {
+        "true",
+        "1",
+        "yes",
+        "on",
+        "false",
+        "0",
+        "no",
+        "off",
+    }:
         return value.lower() in {"true", "1", "yes", "on"}
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
@@ -131,7 +140,9 @@ def _to_number(name: str, value: Any) -> float | int:
             raise InvalidOptionError(f"{name} must be {kind}, not {value!r}")
         number = int(number)
     if not low <= number <= high:
-        raise InvalidOptionError(f"{name} must be between {_fmt(low)} and {_fmt(high)}, not {value!r}")
+        raise InvalidOptionError(
+            f"{name} must be between {_fmt(low)} and {_fmt(high)}, not {value!r}"
+        )
     return number
 
 

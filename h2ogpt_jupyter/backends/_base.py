@@ -51,7 +51,9 @@ class LoadOptions:
         if self.load_8bit and self.load_4bit:
             raise InvalidOptionError("choose one of load_8bit and load_4bit, not both")
         if self.dtype not in DTYPES:
-            raise InvalidOptionError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+            raise InvalidOptionError(
+                f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}"
+            )
         if self.max_seq_len is not None and int(self.max_seq_len) < 16:
             raise InvalidOptionError(f"max_seq_len must be at least 16, not {self.max_seq_len}")
         if self.rope_scaling is not None and not isinstance(self.rope_scaling, dict):
@@ -133,7 +135,7 @@ class Backend(ABC):
         """Bytes of weights this backend holds in this process (0 for remote models)."""
         return 0
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most engines need nothing beyond dropping refs
         """Release the model; the manager collects garbage afterwards."""
 
     def describe(self) -> dict[str, Any]:

@@ -124,7 +124,9 @@ def _server_spec(name: str, options: LoadOptions) -> ModelSpec | None:
             raise UnknownModelError(f"'{kind}' needs an API key: set OPENAI_API_KEY")
         model = model or rest or ("gpt-4o-mini" if kind == "openai_chat" else "")
         if not model:
-            raise UnknownModelError("'openai' needs a model name, e.g. openai:gpt-3.5-turbo-instruct")
+            raise UnknownModelError(
+                "'openai' needs a model name, e.g. openai:gpt-3.5-turbo-instruct"
+            )
         api = "chat" if kind == "openai_chat" else "completions"
         return ModelSpec(name, "server", url, api=api, server_model=model, api_key=key)
     if kind in ("vllm", "vllm_chat"):
@@ -138,5 +140,7 @@ def _server_spec(name: str, options: LoadOptions) -> ModelSpec | None:
         return ModelSpec(name, "server", url, api=api, server_model=model, api_key=key)
     if server.startswith(("http://", "https://")):
         key = options.api_key or os.environ.get("H2OGPT_INFERENCE_API_KEY", "") or "EMPTY"
-        return ModelSpec(name, "server", server.rstrip("/"), api="chat", server_model=model, api_key=key)
+        return ModelSpec(
+            name, "server", server.rstrip("/"), api="chat", server_model=model, api_key=key
+        )
     return None

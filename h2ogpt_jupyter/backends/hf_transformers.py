@@ -123,9 +123,8 @@ class TransformersBackend(Backend):
         if not self.options.quantization:
             return None
         try:
-            from transformers import BitsAndBytesConfig
-
             import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
         except ImportError:
             raise BackendUnavailableError(
                 "load_8bit/load_4bit need the 'bitsandbytes' package"
@@ -179,6 +178,7 @@ class TransformersBackend(Backend):
             "num_beams": p.num_beams,
             "repetition_penalty": p.repetition_penalty,
             "early_stopping": p.early_stopping,
+            "max_time": p.max_time or None,
             "do_sample": p.do_sample,
             "pad_token_id": self.tokenizer.pad_token_id,
         }
@@ -220,9 +220,15 @@ class TransformersBackend(Backend):
         worker.start()
         finished = False
         try:
-            for text in streamer:
-                if text:
-                    yield StreamEvent(text=text)
+            try:
+                for text in streamer:
+                    if text:
+                        yield StreamEvent(text=text)
+            except KeyboardInterrupt:  # stop the engine but keep what it already produced
+                cancel.set()
+                tail = "".join(streamer)
+                if tail:
+                    yield StreamEvent(text=tail)
             finished = True
         finally:
             if not finished:  # the consumer left early: stop the engine before returning
@@ -263,12 +269,14 @@ def _rope_factor(rope_scaling: dict[str, Any] | None) -> float:
 
 
 def _apply_rope_scaling(config: Any, rope_scaling: dict[str, Any]) -> None:
-    """h2oGPT passes ``{"type": "linear", "factor": 2}``; transformers 5 calls it rope_parameters."""
+    """Map h2oGPT's ``{"type": "linear", "factor": 2}`` onto transformers' rope settings."""
     scaling = dict(rope_scaling)
     if "type" in scaling:
         scaling["rope_type"] = scaling.pop("type")
     if "rope_type" not in scaling or "factor" not in scaling:
-        raise InvalidOptionError('rope_scaling needs "type" and "factor", e.g. {"type": "linear", "factor": 2}')
+        raise InvalidOptionError(
+            'rope_scaling needs "type" and "factor", e.g. {"type": "linear", "factor": 2}'
+        )
     _rope_factor(scaling)
     params = getattr(config, "rope_parameters", None)
     if isinstance(params, dict):

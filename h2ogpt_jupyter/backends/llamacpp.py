@@ -14,7 +14,15 @@ from llama_cpp import Llama, LogitsProcessorList
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from ..errors import InvalidOptionError
-from ._base import Backend, BackendRequest, ChatTemplate, LoadOptions, Messages, ModelSpec, StreamEvent
+from ._base import (
+    Backend,
+    BackendRequest,
+    ChatTemplate,
+    LoadOptions,
+    Messages,
+    ModelSpec,
+    StreamEvent,
+)
 
 # llama.cpp sizes its KV cache for the whole window up front; cap the default so a 128k-context
 # model does not reserve gigabytes nobody asked for. ``max_seq_len`` lifts it.
@@ -118,15 +126,19 @@ class LlamaCppBackend(Backend):
         )
         reason = "stop"
         with contextlib.closing(chunks):  # type: ignore[arg-type]
-            for chunk in chunks:
-                choice = chunk["choices"][0]  # type: ignore[index]
-                if choice["text"]:
-                    yield StreamEvent(text=choice["text"])
-                if choice.get("finish_reason"):
-                    reason = choice["finish_reason"]
-                if cancel.is_set():
-                    reason = "cancelled"
-                    break
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]  # type: ignore[index]
+                    if choice["text"]:
+                        yield StreamEvent(text=choice["text"])
+                    if choice.get("finish_reason"):
+                        reason = choice["finish_reason"]
+                    if cancel.is_set():
+                        reason = "cancelled"
+                        break
+            except KeyboardInterrupt:  # the engine runs in this thread: it has already stopped
+                cancel.set()
+                reason = "cancelled"
         yield StreamEvent(
             finish_reason=reason, prompt_tokens=prompt_tokens, completion_tokens=counter.count
         )
@@ -139,9 +151,23 @@ class LlamaCppBackend(Backend):
 
 # llama.cpp's LLAMA_FTYPE numbers for the common GGUF encodings.
 _FILE_TYPES = {
-    "0": "f32", "1": "f16", "2": "q4_0", "3": "q4_1", "7": "q8_0", "8": "q5_0", "9": "q5_1",
-    "10": "q2_k", "11": "q3_k_s", "12": "q3_k_m", "13": "q3_k_l", "14": "q4_k_s",
-    "15": "q4_k_m", "16": "q5_k_s", "17": "q5_k_m", "18": "q6_k", "32": "bf16",
+    "0": "f32",
+    "1": "f16",
+    "2": "q4_0",
+    "3": "q4_1",
+    "7": "q8_0",
+    "8": "q5_0",
+    "9": "q5_1",
+    "10": "q2_k",
+    "11": "q3_k_s",
+    "12": "q3_k_m",
+    "13": "q3_k_l",
+    "14": "q4_k_s",
+    "15": "q4_k_m",
+    "16": "q5_k_s",
+    "17": "q5_k_m",
+    "18": "q6_k",
+    "32": "bf16",
 }
 
 

@@ -76,33 +76,45 @@ class OpenAIBackend(Backend):
         try:
             if self.chat_api:
                 messages = request.messages or [{"role": "user", "content": request.prompt}]
-                response = self._open(self.client.chat.completions.create, messages=messages, **args)
+                response = self._open(
+                    self.client.chat.completions.create, messages=messages, **args
+                )
             else:
                 response = self._open(self.client.completions.create, prompt=request.prompt, **args)
         except openai.APIConnectionError:
             raise H2OGPTError(f"cannot reach the server at {self.spec.location}") from None
         except openai.APIStatusError as exc:
             raise H2OGPTError(f"server error {exc.status_code}: {_message(exc)}") from None
-        reason, usage, count = "stop", None, 0
+        state: dict[str, Any] = {"reason": "stop", "usage": None, "count": 0}
         with response:
-            for chunk in response:
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices:
-                    text = choice.delta.content if self.chat_api else choice.text  # type: ignore[union-attr]
-                    if text:
-                        count += 1
-                        yield StreamEvent(text=text)
-                    if choice.finish_reason:
-                        reason = choice.finish_reason
-                if cancel.is_set():
-                    reason = "cancelled"
-                    break
+            try:
+                yield from self._read(response, cancel, state)
+            except KeyboardInterrupt:
+                cancel.set()
+        reason, usage, count = state["reason"], state["usage"], state["count"]
+        if cancel.is_set():
+            reason = "cancelled"
         yield StreamEvent(
             finish_reason=reason,
             prompt_tokens=usage.prompt_tokens if usage else self.count_tokens(request.prompt),
             completion_tokens=usage.completion_tokens if usage else count,
         )
+
+    def _read(
+        self, response: Any, cancel: threading.Event, state: dict[str, Any]
+    ) -> Iterator[StreamEvent]:
+        for chunk in response:
+            if chunk.usage is not None:
+                state["usage"] = chunk.usage
+            for choice in chunk.choices:
+                text = choice.delta.content if self.chat_api else choice.text  # type: ignore[union-attr]
+                if text:
+                    state["count"] += 1
+                    yield StreamEvent(text=text)
+                if choice.finish_reason:
+                    state["reason"] = choice.finish_reason
+            if cancel.is_set():
+                break
 
     @staticmethod
     def _open(create: Any, **args: Any) -> Any:

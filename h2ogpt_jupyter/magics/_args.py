@@ -17,8 +17,14 @@ from ..errors import InvalidOptionError
 
 # Options that take no value.
 FLAGS = {
-    "load_8bit", "load_4bit", "trust_remote_code", "early_stopping", "allow_download", "all",
-    "new", "no_stream",
+    "load_8bit",
+    "load_4bit",
+    "trust_remote_code",
+    "early_stopping",
+    "allow_download",
+    "all",
+    "new",
+    "no_stream",
 }
 _SHORT = {"-o": "out", "-m": "model", "-f": "format"}
 _OPTION = re.compile(r"\s*(--[A-Za-z][\w-]*|-[omf])(?:=|\s+|$)")

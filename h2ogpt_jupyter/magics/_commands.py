@@ -53,11 +53,22 @@ class Commands:
         self.chat = Chat(params=self.params)
         self.last: Response | None = None
         self._table: dict[str, Callable[[Parsed], Any]] = {
-            "load": self.load, "unload": self.unload, "models": self.models, "use": self.use,
-            "ask": self.ask, "chat": self.chat_turn, "reset": self.reset,
-            "history": self.history, "undo": self.undo, "regenerate": self.regenerate,
-            "chats": self.chats, "params": self.set_params, "prompt-types": self.prompt_types,
-            "info": self.info, "help": self.help, "": self.help,
+            "load": self.load,
+            "unload": self.unload,
+            "models": self.models,
+            "use": self.use,
+            "ask": self.ask,
+            "chat": self.chat_turn,
+            "reset": self.reset,
+            "history": self.history,
+            "undo": self.undo,
+            "regenerate": self.regenerate,
+            "chats": self.chats,
+            "params": self.set_params,
+            "prompt-types": self.prompt_types,
+            "info": self.info,
+            "help": self.help,
+            "": self.help,
         }
 
     def run(self, line: str, cell: str | None = None) -> Any:
@@ -81,7 +92,7 @@ class Commands:
             if expr.split(".")[0].split("[")[0] not in namespace:
                 return match.group(0)
             try:
-                return str(eval(expr, {}, namespace))  # noqa: S307 - the user's own namespace
+                return str(eval(expr, {}, namespace))
             except Exception:
                 return match.group(0)
 
@@ -95,7 +106,9 @@ class Commands:
         alias = options.pop("as", None)
         unknown = set(options) - set(LoadOptions.names())
         if unknown:
-            raise InvalidOptionError(f"unknown load option --{sorted(unknown)[0].replace('_', '-')}")
+            raise InvalidOptionError(
+                f"unknown load option --{sorted(unknown)[0].replace('_', '-')}"
+            )
         self._load(p.text, alias, **options)
 
     def _load(self, name: str, alias: str | None = None, **options: Any) -> None:
@@ -129,8 +142,10 @@ class Commands:
 
     def models(self, p: Parsed) -> None:
         rows = self.manager.list()
-        lines = ["| | alias | model | backend | dtype | quant | context | memory | prompt type |",
-                 "|---|---|---|---|---|---|---|---|---|"]
+        lines = [
+            "| | alias | model | backend | dtype | quant | context | memory | prompt type |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in rows:
             mem = f"{r['memory_bytes'] / 2**20:.0f} MiB" if r["memory_bytes"] else "-"
             lines.append(
@@ -242,7 +257,9 @@ class Commands:
         elif action == "import":
             print(f"Imported: {', '.join(chat_store.import_file(arg))}.")
         else:
-            raise H2OGPTError("chats takes: list, save NAME, load NAME, delete NAME, export PATH, import PATH")
+            raise H2OGPTError(
+                "chats takes: list, save NAME, load NAME, delete NAME, export PATH, import PATH"
+            )
 
     # --- settings and info ---------------------------------------------------------------
     def set_params(self, p: Parsed) -> None:
@@ -260,8 +277,13 @@ class Commands:
         from ..sysinfo import system_info
 
         info = system_info()
-        gpus = ", ".join(f"{g['name']} ({g['memory_free_gb']}/{g['memory_total_gb']} GB free)"
-                         for g in info["gpus"]) or "none"
+        gpus = (
+            ", ".join(
+                f"{g['name']} ({g['memory_free_gb']}/{g['memory_total_gb']} GB free)"
+                for g in info["gpus"]
+            )
+            or "none"
+        )
         print(
             f"Python {info['python']}, {info['cpu_count']} CPUs, "
             f"{info['memory_available_gb']}/{info['memory_total_gb']} GB RAM free, "
