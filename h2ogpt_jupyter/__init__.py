@@ -28,8 +28,8 @@ __all__ = [
     "Response",
     "__version__",
     "ask",
+    "get_manager",
     "load",
-    "manager",
     "unload",
 ]
 
@@ -51,20 +51,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def manager() -> ModelManager:
+def get_manager() -> ModelManager:
     """The kernel's model manager, shared by magics, widgets and the server."""
-    from .manager import get_manager
+    from .manager import get_manager as _get
 
-    return get_manager()
+    return _get()
 
 
 def load(name: str, alias: str | None = None, **options: Any) -> LoadedModel:
     """Load a model into the kernel's manager (see ``%h2ogpt help`` for names and options)."""
-    return manager().load(name, alias=alias, **options)
+    return get_manager().load(name, alias=alias, **options)
 
 
 def unload(alias: str | None = None) -> None:
-    manager().unload(alias)
+    get_manager().unload(alias)
 
 
 def load_ipython_extension(ipython: Any) -> None:

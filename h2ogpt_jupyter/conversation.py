@@ -96,7 +96,7 @@ def finalize(model: LoadedModel, text: str) -> str:
     """h2oGPT's response cleaning for its formats; templates and servers just trim."""
     if model.prompt_type in (TEMPLATE, "openai_chat"):
         return text.strip()
-    return prompts.clean_response(model.prompt_type, text, model.options.prompt_dict)
+    return prompts.clean_response(model.prompt_type, text, model.options.prompt_dict).strip()
 
 
 def _instruction(turn: TurnInput) -> str:

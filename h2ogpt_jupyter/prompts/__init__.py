@@ -23,6 +23,14 @@ from ._build import (
     stop_sequences,
 )
 from ._chat_template import chat_messages, chat_template_prompt
+from ._documents import (
+    PRE_PROMPT_QUERY,
+    PRE_PROMPT_SUMMARY,
+    PROMPT_QUERY,
+    PROMPT_SUMMARY,
+    document_query,
+    summary_instruction,
+)
 from ._models import prompt_type_for_model
 from ._spec import CUSTOM_KEYS, PromptFormat
 
@@ -38,13 +46,19 @@ __all__ = [
     "DEFAULT_SYSTEM_PROMPTS",
     "FAKE_SYSTEM_USER_PROMPT",
     "GENERIC_SYSTEM_PROMPT",
+    "PRE_PROMPT_QUERY",
+    "PRE_PROMPT_SUMMARY",
+    "PROMPT_QUERY",
+    "PROMPT_SUMMARY",
     "PROMPT_TYPES",
     "PromptFormat",
     "build_prompt",
     "chat_messages",
     "chat_template_prompt",
     "clean_response",
+    "document_query",
     "get_prompt_format",
     "prompt_type_for_model",
     "stop_sequences",
+    "summary_instruction",
 ]
