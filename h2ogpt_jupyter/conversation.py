@@ -19,7 +19,9 @@ from .manager import TEMPLATE, LoadedModel
 
 History = list[tuple[str, str]]
 
-# h2oGPT never lets a reply budget fall below this when it trims to fit.
+# h2oGPT's ``min_max_new_tokens``: answer room that history trimming keeps free.
+MIN_MAX_NEW_TOKENS = 512
+# Below this many free tokens a prompt is refused rather than answered in a few words.
 MIN_NEW_TOKENS_AFTER_FIT = 32
 
 
@@ -46,44 +48,45 @@ class BuiltPrompt:
 
 
 def build(model: LoadedModel, turn: TurnInput, max_new_tokens: int) -> BuiltPrompt:
-    """The prompt for ``turn``, with as much recent history as fits."""
+    """The prompt for ``turn``, with as much recent history as fits.
+
+    Like h2oGPT, history is trimmed to leave room for ``min(max_new_tokens, 512)`` answer
+    tokens (``min_max_new_tokens``), then the answer budget is cut to whatever room is left,
+    so a long conversation does not lose all its turns just because the budget is generous.
+    """
     window = model.backend.context_length
+    reserve = min(max_new_tokens, MIN_MAX_NEW_TOKENS)
     history = list(turn.history)
-    lo, hi = 0, len(history)  # number of oldest turns to drop
     built = _render(model, turn, history)
-    if _fits(built, max_new_tokens, window):
-        return _finish(model, built, max_new_tokens, len(history))
-    # Binary search for the fewest dropped turns that fit.
-    best: tuple[str, Messages | None, int] | None = None
-    best_drop = hi
-    while lo < hi:
-        mid = (lo + hi) // 2
-        candidate = _render(model, turn, history[mid:])
-        if _fits(candidate, max_new_tokens, window):
-            best, best_drop, hi = candidate, mid, mid
-        else:
-            lo = mid + 1
-    if best is None:
+    dropped = 0
+    if built[2] + reserve > window:
+        # Binary search for the fewest dropped (oldest) turns that leave the reserve free.
+        lo, hi = 1, len(history)
         best = _render(model, turn, [])
-        best_drop = len(history)
-    room = window - best[2]
+        dropped = len(history)
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            candidate = _render(model, turn, history[mid:])
+            if candidate[2] + reserve <= window:
+                best, dropped, hi = candidate, mid, mid - 1
+            else:
+                lo = mid + 1
+        built = best
+    room = window - built[2]
     if room < min(max_new_tokens, MIN_NEW_TOKENS_AFTER_FIT):
         raise H2OGPTError(
-            f"the prompt takes {best[2]} tokens, leaving no room to answer in this model's "
+            f"the prompt takes {built[2]} tokens, leaving no room to answer in this model's "
             f"{window}-token window; shorten it or load with a larger max_seq_len"
         )
-    return _finish(model, best, min(max_new_tokens, room), len(history) - best_drop)
-
-
-def _fits(built: tuple[str, Messages | None, int], max_new_tokens: int, window: int) -> bool:
-    return built[2] + max_new_tokens <= window
-
-
-def _finish(
-    model: LoadedModel, built: tuple[str, Messages | None, int], max_new_tokens: int, turns: int
-) -> BuiltPrompt:
     prompt, messages, tokens = built
-    return BuiltPrompt(prompt, messages, tokens, max_new_tokens, turns, stop_strings(model))
+    return BuiltPrompt(
+        prompt,
+        messages,
+        tokens,
+        min(max_new_tokens, room),
+        len(history) - dropped,
+        stop_strings(model),
+    )
 
 
 def stop_strings(model: LoadedModel) -> list[str]:
@@ -130,6 +133,8 @@ def _render(
             return turn.context + text, messages, model.backend.count_tokens(turn.context + text)
         render = model.backend.chat_template()
         assert render is not None
+        if not history and not instruction:  # templates refuse an empty conversation
+            return turn.context, None, model.backend.count_tokens(turn.context)
         prompt = turn.context + prompts.chat_template_prompt(render, history, instruction, system)
         return prompt, None, model.backend.count_tokens(prompt)
     prompt = turn.context + prompts.build_prompt(
