@@ -74,4 +74,6 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    ipython.magics_manager.registry.pop("H2OGPTMagics", None)
+    from .magics import unload as unregister
+
+    unregister(ipython)

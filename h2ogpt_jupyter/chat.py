@@ -104,10 +104,8 @@ class Chat:
         """Drop the last answer and ask its question again."""
         if not self.history:
             raise H2OGPTError("nothing to regenerate: the chat is empty")
-        instruction, _ = self.history.pop()
-        if self.responses:
-            self.responses.pop()
-        return self._start(instruction, self.history, options, record=True)
+        instruction, _ = self.history[-1]
+        return self._start(instruction, self.history[:-1], options, record=True, replace=True)
 
     def undo(self) -> tuple[str, str] | None:
         """Remove the last turn and return it."""
@@ -122,7 +120,13 @@ class Chat:
         self.responses.clear()
 
     def _start(
-        self, instruction: str, history: History, options: dict[str, Any], *, record: bool
+        self,
+        instruction: str,
+        history: History,
+        options: dict[str, Any],
+        *,
+        record: bool,
+        replace: bool = False,
     ) -> Generation:
         model = self.loaded_model()
         params = GenerationParams.from_options(self.params, **options)
@@ -138,9 +142,14 @@ class Chat:
         )
 
         def done(response: Response) -> None:
-            if record:
-                self.history.append((instruction, response.text))
-                self.responses.append(response)
+            if not record:
+                return
+            if replace and self.history:  # regenerate: the new answer takes the old one's place
+                self.history.pop()
+                if len(self.responses) > len(self.history):
+                    self.responses.pop()
+            self.history.append((instruction, response.text))
+            self.responses.append(response)
 
         return Generation(
             model.backend,

@@ -9,10 +9,11 @@ file the user already has for IPython or Jupyter applies.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Enum, Unicode, default
+from traitlets import Bool, Dict, Enum, TraitError, Unicode, default
 from traitlets.config import Configurable
 
 
@@ -30,9 +31,8 @@ class H2OGPT(Configurable):
     data_dir = Unicode(help="Where chats and personal collections are kept.").tag(config=True)
     output = Enum(
         ["markdown", "text", "code"],
-        default_value=None,
-        allow_none=True,
-        help="How magics show answers.",
+        default_value="markdown",  # replaced by _output below, which reads H2OGPT_OUTPUT
+        help="How magics show answers: markdown, text or code.",
     ).tag(config=True)
     allow_download = Bool(help="Let transformers fetch models from a hub (off by default).").tag(
         config=True
@@ -87,7 +87,15 @@ def settings() -> H2OGPT:
 
 
 def configure(parent: Any = None) -> H2OGPT:
-    """Re-read settings with ``parent``'s config (the IPython shell)."""
+    """Re-read settings with ``parent``'s config (the IPython shell).
+
+    A bad value in a config file is reported in one line and the built-in defaults are used,
+    so a typo there never stops ``%load_ext`` with a traceback.
+    """
     global _settings
-    _settings = H2OGPT(parent=parent)
+    try:
+        _settings = H2OGPT(parent=parent)
+    except TraitError as exc:
+        print(f"h2ogpt: config ignored: {exc}", file=sys.stderr)
+        _settings = H2OGPT()
     return _settings

@@ -8,7 +8,6 @@ reference and collects garbage so the memory really comes back.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import re
 import sys
@@ -48,18 +47,33 @@ class LoadedModel:
         }
 
 
+def _check_prompt_type(options: LoadOptions) -> None:
+    """Refuse a bad prompt type before any weights load."""
+    from . import prompts
+
+    if not options.prompt_type:
+        return
+    if options.prompt_type not in (*prompts.PROMPT_TYPES, TEMPLATE):
+        known = ", ".join((*prompts.PROMPT_TYPES, TEMPLATE))
+        raise InvalidOptionError(
+            f"unknown prompt_type '{options.prompt_type}'; choose one of: {known}"
+        )
+    if options.prompt_type == "custom":
+        if not options.prompt_dict:
+            raise InvalidOptionError("prompt_type 'custom' needs a prompt_dict")
+        try:
+            prompts.get_prompt_format("custom", options.prompt_dict)
+        except ValueError as exc:
+            raise InvalidOptionError(str(exc)) from None
+
+
 def _pick_prompt_type(spec: ModelSpec, options: LoadOptions, backend: Backend) -> str:
     """h2oGPT's order: what the user said, the model name, the model's template, plain."""
     from . import prompts
 
     if options.prompt_type:
-        if options.prompt_type not in (*prompts.PROMPT_TYPES, TEMPLATE):
-            known = ", ".join((*prompts.PROMPT_TYPES, TEMPLATE))
-            raise InvalidOptionError(
-                f"unknown prompt_type '{options.prompt_type}'; choose one of: {known}"
-            )
-        if options.prompt_type == "custom" and not options.prompt_dict:
-            raise InvalidOptionError("prompt_type 'custom' needs a prompt_dict")
+        if options.prompt_type == TEMPLATE and backend.chat_template() is None:
+            raise InvalidOptionError(f"'{spec.name}' has no chat template; choose a prompt_type")
         return options.prompt_type
     if backend.accepts_messages and spec.api == "chat":
         return "openai_chat"
@@ -85,9 +99,11 @@ class ModelManager:
         alias = alias or _default_alias(name, opts)
         if not re.fullmatch(r"[\w.\-]+", alias):
             raise InvalidOptionError(f"alias '{alias}' may use letters, digits, '.', '-', '_'")
+        _check_prompt_type(opts)
         spec = resolve(name, opts)
         choose_backend(spec, opts)  # refuse impossible combinations before any heavy import
         with self._lock:
+            # Everything checkable is checked: only now make room for the new copy.
             if alias in self._models:
                 self.unload(alias)
             start = time.perf_counter()
@@ -176,7 +192,3 @@ def get_manager() -> ModelManager:
         if _manager is None:
             _manager = ModelManager()
         return _manager
-
-
-def replace_options(model: LoadedModel, **changes: Any) -> LoadOptions:
-    return dataclasses.replace(model.options, **changes)

@@ -2,8 +2,11 @@
 
 h2oGPT's defaults are greedy decoding (temperature 0, top_p 1, top_k 1), 1024 new tokens,
 repetition penalty 1.07 and a ten minute ``max_time``; sampling switches on as soon as any of
-temperature, top_p or top_k asks for it. h2oGPT silently clamps out-of-range values; here they
-are refused with one clear message instead, so a typo never changes an answer unnoticed.
+temperature, top_p or top_k asks for it. ``--temperature 0.7`` alone therefore samples from
+the whole distribution: the greedy default top_k of 1 is not applied while sampling.
+
+h2oGPT silently clamps out-of-range values; here they are refused with one clear message
+instead, so a typo never changes an answer unnoticed.
 """
 
 from __future__ import annotations
@@ -87,6 +90,12 @@ class GenerationParams:
             if value is not None:
                 clean[name] = value
         return dataclasses.replace(base or cls(), **clean)
+
+    @property
+    def sampling_top_k(self) -> int:
+        """top_k for the engine when sampling: h2oGPT's greedy default of 1 would make any
+        temperature pointless, so while sampling 1 means "no top-k cut" (0)."""
+        return 0 if self.top_k <= 1 else self.top_k
 
     @property
     def do_sample(self) -> bool:

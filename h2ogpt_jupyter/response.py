@@ -53,6 +53,10 @@ class Response:
     def __str__(self) -> str:
         return self.text
 
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return f"Response({text!r}, {self.summary()})"
+
     def summary(self) -> str:
         ttft = f"{self.time_to_first_token:.2f}s" if self.time_to_first_token is not None else "-"
         return (

@@ -110,3 +110,19 @@ def test_round_trip_through_a_dict(chat):
     assert copy.params == chat.params
     with pytest.raises(H2OGPTError, match="not a saved chat"):
         Chat.from_dict({"history": [["only one side"]]})
+
+
+def test_regenerate_keeps_the_turn_when_it_cannot_start(chat, manager):
+    chat.send("keep me")
+    manager.unload("tiny")
+    with pytest.raises(H2OGPTError):
+        chat.regenerate()
+    assert [u for u, _ in chat.history] == ["keep me"]
+
+
+def test_a_failed_reload_check_keeps_the_loaded_model(manager, tiny, tiny_model_dir):
+    from h2ogpt_jupyter.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="unknown prompt_type"):
+        manager.load(str(tiny_model_dir), alias="tiny", prompt_type="nope")
+    assert manager.get("tiny") is tiny

@@ -54,3 +54,16 @@ def test_from_options_accepts_dashes_and_openai_spelling_and_refuses_unknown():
 
 def test_stop_accepts_one_string():
     assert GenerationParams(stop="###").stop == ("###",)
+
+
+def test_temperature_alone_samples_from_the_whole_distribution():
+    p = GenerationParams(temperature=0.7)
+    assert p.do_sample and p.sampling_top_k == 0
+    assert GenerationParams(temperature=0.7, top_k=40).sampling_top_k == 40
+
+
+def test_response_repr_is_short():
+    from h2ogpt_jupyter.response import Response
+
+    text = repr(Response("x" * 500, prompt="p" * 5000))
+    assert len(text) < 200 and text.startswith("Response('xxx")

@@ -7,9 +7,11 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
-from ..config import configure
+from ..config import H2OGPT, configure
 from ..errors import H2OGPTError
 from ._commands import Commands
+from ._input import install as install_input_transformer
+from ._input import uninstall as uninstall_input_transformer
 
 
 @magics_class
@@ -18,6 +20,8 @@ class H2OGPTMagics(Magics):
         super().__init__(shell)
         self.commands = Commands(shell)
 
+    # IPython's own $var/{var} expansion is off: ours runs after the line is split, so a
+    # value with spaces stays one option and unknown names stay as written.
     @no_var_expand
     @line_cell_magic
     def h2ogpt(self, line: str, cell: str | None = None) -> None:
@@ -29,5 +33,29 @@ class H2OGPTMagics(Magics):
 
 
 def load(shell: Any) -> None:
-    configure(parent=shell)
+    """Read settings with the shell's config and register the magics.
+
+    Also installs the input transformer that keeps questions ending in ``?`` away from
+    IPython's help syntax (see ``_input``).
+
+    The settings object joins ``shell.configurables`` so ``%config H2OGPT`` lists the options
+    and ``%config H2OGPT.default_model = "smollm2"`` takes effect at once.
+    """
+    settings = configure(parent=shell)
+    configurables = getattr(shell, "configurables", None)
+    if configurables is not None:
+        configurables[:] = [c for c in configurables if not isinstance(c, H2OGPT)]
+        configurables.append(settings)
+    install_input_transformer(shell)
     shell.register_magics(H2OGPTMagics(shell))
+
+
+def unload(shell: Any) -> None:
+    """Undo :func:`load`: ``%unload_ext h2ogpt_jupyter`` leaves no magic or hook behind."""
+    shell.magics_manager.registry.pop("H2OGPTMagics", None)
+    for kind in ("line", "cell"):
+        shell.magics_manager.magics[kind].pop("h2ogpt", None)
+    uninstall_input_transformer(shell)
+    configurables = getattr(shell, "configurables", None)
+    if configurables is not None:
+        configurables[:] = [c for c in configurables if not isinstance(c, H2OGPT)]

@@ -1,15 +1,23 @@
-"""Parse ``%h2ogpt`` lines: a subcommand, ``--options`` anywhere before the text, then text.
+"""Parse ``%h2ogpt`` lines: a subcommand, ``--options``, then text.
 
-Questions are free text with apostrophes and quotes, so the line is not shell-split: options
-are read from the front (``--name value``, ``--name=value``, a bare ``--flag``), and whatever
-follows them is taken verbatim. A value with spaces may be quoted.
+Questions are free text with apostrophes and quotes, so the line is not shell-split. For
+``ask`` and ``chat`` options are read from the front only (``--name value``, ``--name=value``,
+a bare ``--flag``, ``--`` to end them) and whatever follows is the message, verbatim. Other
+commands take a name or a path, so options may come before or after it
+(``load ./model --as m``). A value with spaces may be quoted; quoted values stay strings.
+
+``{var}`` inserts a notebook variable. Expansion happens after splitting, so a value with
+spaces never spills into the text; an option value that is exactly ``{var}`` receives the
+Python object itself (a dict for ``--prompt-dict {d}``, a float for ``--temperature {t}``).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +34,12 @@ FLAGS = {
     "new",
     "no_stream",
 }
+# Commands whose text is a message: options end where the text begins.
+FREE_TEXT = {"ask", "chat"}
 _SHORT = {"-o": "out", "-m": "model", "-f": "format"}
 _OPTION = re.compile(r"\s*(--[A-Za-z][\w-]*|-[omf])(?:=|\s+|$)")
+_VAR = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*(?:\.\w+|\[[^\[\]{}]*\])*)\}")
+_MISSING = object()
 
 
 @dataclass
@@ -37,64 +49,86 @@ class Parsed:
     text: str = ""
 
 
-def parse(line: str) -> Parsed:
-    line = line.strip()
-    command, _, rest = line.partition(" ")
+def parse(line: str, namespace: Mapping[str, Any] | None = None) -> Parsed:
+    """Split ``line``; ``{var}`` references are looked up in ``namespace``."""
+    ns: Mapping[str, Any] = namespace if namespace is not None else {}
+    parts = line.strip().split(None, 1)
+    command = parts[0].lower() if parts else ""
+    rest = parts[1] if len(parts) > 1 else ""
+    free = command in FREE_TEXT
     options: dict[str, Any] = {}
-    rest = rest.lstrip()
-    while True:
-        if rest == "--" or rest.startswith("-- "):  # explicit end of options
-            rest = rest[2:]
+    words: list[str] = []
+    while rest.strip():
+        rest = rest.lstrip()
+        if rest == "--" or rest[:3] in ("-- ", "--\n"):  # explicit end of options
+            words.append(rest[2:].strip())
             break
         match = _OPTION.match(rest)
-        if not match:
-            break
+        if match is None:
+            if free:
+                words.append(rest.strip())
+                break
+            word, _, rest = _take_token(rest, "the name")
+            words.append(word)
+            continue
         flag = match.group(1)
         name = _SHORT.get(flag) or flag[2:].replace("-", "_")
         rest = rest[match.end() :]
         if name in FLAGS and not match.group(0).rstrip().endswith("="):
             options[name] = True
             continue
-        value, rest = _take_value(rest, flag)
-        options[name] = convert(name, value)
-    return Parsed(command.lower(), options, rest.strip())
+        raw, quoted, rest = _take_token(rest, flag)
+        options[name] = _value(name, raw, quoted, ns)
+    return Parsed(command, options, expand(" ".join(w for w in words if w), ns))
 
 
-def _take_value(rest: str, flag: str) -> tuple[str, str]:
+def _take_token(rest: str, what: str) -> tuple[str, bool, str]:
+    """The next value: quoted, a JSON object/list, or a word. Returns (value, quoted, rest)."""
     rest = rest.lstrip()
     if not rest:
-        raise InvalidOptionError(f"option {flag} needs a value")
-    if rest[0] in "\"'{[":
-        closing = {"{": "}", "[": "]"}.get(rest[0])
-        if closing:  # JSON value: find its matching end
-            decoder = json.JSONDecoder()
-            try:
-                _, end = decoder.raw_decode(rest)
-            except json.JSONDecodeError:
-                raise InvalidOptionError(f"option {flag}: invalid JSON value") from None
-            return rest[:end], rest[end:]
-        lexer = shlex.shlex(rest, posix=True)
+        raise InvalidOptionError(f"option {what} needs a value")
+    if rest[0] in "{[":
+        try:
+            _, end = json.JSONDecoder().raw_decode(rest)
+            return rest[:end], False, rest[end:]
+        except json.JSONDecodeError:
+            pass  # a {var} reference or a plain word; _value decides
+    elif rest[0] in "\"'":
+        stream = io.StringIO(rest)
+        lexer = shlex.shlex(stream, posix=True)
         lexer.whitespace_split = True
+        lexer.commenters = ""  # "#" is ordinary text here
         try:
             value = next(iter(lexer))
         except ValueError:
-            raise InvalidOptionError(f"option {flag}: unbalanced quotes") from None
-        consumed = len(rest) - len(lexer.instream.read())  # type: ignore[union-attr]
-        return value, rest[consumed:]
-    value, _, tail = rest.partition(" ")
-    return value, tail
+            raise InvalidOptionError(f"{what}: unbalanced quotes") from None
+        return value, True, stream.read()  # the lexer stops just after the closing quote
+    word = re.match(r"\S+", rest)
+    assert word is not None
+    return word.group(0), False, rest[word.end() :]
 
 
-def convert(name: str, value: str) -> Any:
-    """Strings from the line into Python values: JSON objects/lists, numbers, booleans."""
-    if not isinstance(value, str):
-        return value
-    stripped = value.strip()
-    if stripped[:1] in "{[":
+def _value(name: str, raw: str, quoted: bool, namespace: Mapping[str, Any]) -> Any:
+    if quoted:
+        return expand(raw, namespace)
+    ref = _VAR.fullmatch(raw)
+    if ref and ref.group(1):
+        found = lookup(ref.group(1), namespace)
+        if found is not _MISSING:
+            return found
+    if raw[:1] in "{[":
         try:
-            return json.loads(stripped)
+            return json.loads(raw)
         except json.JSONDecodeError:
-            raise InvalidOptionError(f"--{name.replace('_', '-')}: invalid JSON value") from None
+            if not any(m.group(1) for m in _VAR.finditer(raw)):
+                flag = f"--{name.replace('_', '-')}"
+                raise InvalidOptionError(f"{flag}: invalid JSON value {raw!r}") from None
+    return convert(expand(raw, namespace))
+
+
+def convert(value: str) -> Any:
+    """A word from the line into a Python value: boolean, None, int, float or the string."""
+    stripped = value.strip()
     lowered = stripped.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
@@ -106,3 +140,25 @@ def convert(name: str, value: str) -> Any:
         except ValueError:
             pass
     return value
+
+
+def lookup(expr: str, namespace: Mapping[str, Any]) -> Any:
+    """Evaluate ``name``, ``name.attr`` or ``name[key]`` in the notebook; ``_MISSING`` if not."""
+    if expr.split(".")[0].split("[")[0] not in namespace:
+        return _MISSING
+    try:
+        return eval(expr, {"__builtins__": {}}, namespace)  # names, attributes, keys only
+    except Exception:
+        return _MISSING
+
+
+def expand(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace ``{name}`` with notebook values; unknown names stay as written, ``{{`` is ``{``."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) in ("{{", "}}"):
+            return match.group(0)[0]
+        found = lookup(match.group(1), namespace)
+        return match.group(0) if found is _MISSING else str(found)
+
+    return _VAR.sub(sub, text)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import re
+import dataclasses
+import keyword
+import sys
 from collections.abc import Callable
 from typing import Any
-
-from IPython.display import Markdown, display
 
 from .. import chat_store
 from ..backends import PACKAGED, LoadOptions
 from ..chat import Chat
 from ..config import settings
 from ..errors import H2OGPTError, InvalidOptionError
-from ..manager import get_manager
+from ..manager import TEMPLATE, ModelManager, get_manager
 from ..params import GenerationParams
 from ..response import Response
-from ._args import Parsed, parse
-from ._display import StreamDisplay
+from ._args import Parsed, expand, parse
+from ._display import StreamDisplay, can_update, show_markdown
 
 HELP = """\
 **%h2ogpt** — local LLMs in the notebook
@@ -33,23 +33,25 @@ HELP = """\
 | `params [--temperature 0.7 …]` | show or set default generation parameters |
 | `prompt-types` · `info` · `help` | prompt formats, system and models, this help |
 
-Options for `ask`/`chat`: any generation parameter (`--temperature`, `--top-p`, `--top-k`,
-`--max-new-tokens`, `--num-beams`, `--repetition-penalty`, `--seed`, `--max-time`, …),
-`--model ALIAS`, `--system-prompt TEXT`, `--context TEXT`, `--iinput TEXT`,
-`--format markdown|text|code`, `-o VAR` (store the Response in VAR).
+Options for `ask`/`chat` come before the message (`--` ends them): any generation
+parameter (`--temperature`, `--top-p`, `--top-k`, `--max-new-tokens`, `--num-beams`,
+`--repetition-penalty`, `--seed`, `--max-time`, …), `--model ALIAS`,
+`--system-prompt TEXT`, `--context TEXT`, `--iinput TEXT`, `--format markdown|text|code`,
+`--no-stream` (show only the finished answer), `-o VAR` (store the Response in VAR);
+`chat --new` starts a fresh chat.
 In `%%h2ogpt ask` / `%%h2ogpt chat` cells the cell body is the message. `{var}` inserts a
 notebook variable; `{{` is a literal brace. The last Response is also in `_h2ogpt`.
 """
 
-_TURN_KEYS = {"model", "out", "format", "system_prompt", "context", "iinput", "new"}
-_VAR = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*(?:\.\w+|\[[^\[\]{}]*\])*)\}")
+_TURN_KEYS = {"model", "out", "format", "system_prompt", "context", "iinput", "new", "no_stream"}
 
 
 class Commands:
+    """One per shell: the kernel's chat, the default generation parameters, the last answer."""
+
     def __init__(self, shell: Any) -> None:
         self.shell = shell
-        self.manager = get_manager()
-        self.params = GenerationParams.from_options(**settings().generation)
+        self.params = _configured_params()
         self.chat = Chat(params=self.params)
         self.last: Response | None = None
         self._table: dict[str, Callable[[Parsed], Any]] = {
@@ -71,32 +73,20 @@ class Commands:
             "": self.help,
         }
 
+    @property
+    def manager(self) -> ModelManager:
+        """Looked up on every use, so a replaced kernel manager is always the one in use."""
+        return get_manager()
+
     def run(self, line: str, cell: str | None = None) -> Any:
-        parsed = parse(self.expand(line))
+        parsed = parse(line, self.shell.user_ns)
         if cell is not None and cell.strip():
-            body = self.expand(cell).strip()
+            body = expand(cell, self.shell.user_ns).strip()
             parsed.text = f"{parsed.text}\n{body}".strip() if parsed.text else body
         handler = self._table.get(parsed.command)
         if handler is None:
             raise H2OGPTError(f"unknown command '{parsed.command}'; try: %h2ogpt help")
         return handler(parsed)
-
-    def expand(self, text: str) -> str:
-        """Replace ``{name}`` with notebook values; unknown names are left as written."""
-        namespace = self.shell.user_ns
-
-        def sub(match: re.Match[str]) -> str:
-            if match.group(0) in ("{{", "}}"):
-                return match.group(0)[0]
-            expr = match.group(1)
-            if expr.split(".")[0].split("[")[0] not in namespace:
-                return match.group(0)
-            try:
-                return str(eval(expr, {}, namespace))
-            except Exception:
-                return match.group(0)
-
-        return _VAR.sub(sub, text)
 
     # --- models --------------------------------------------------------------------------
     def load(self, p: Parsed) -> None:
@@ -109,6 +99,8 @@ class Commands:
             raise InvalidOptionError(
                 f"unknown load option --{sorted(unknown)[0].replace('_', '-')}"
             )
+        _check_load_types(options)
+        _check_prompt_type(options.get("prompt_type"))
         self._load(p.text, alias, **options)
 
     def _load(self, name: str, alias: str | None = None, **options: Any) -> None:
@@ -156,7 +148,7 @@ class Commands:
         if not rows:
             lines = ["No model loaded."]
         lines.append(f"\nPackaged models: {', '.join(sorted(PACKAGED))}")
-        display(Markdown("\n".join(lines)))
+        show_markdown("\n".join(lines))
 
     def _ensure_model(self, alias: str | None) -> None:
         if alias is None and len(self.manager) == 0 and settings().default_model:
@@ -165,26 +157,34 @@ class Commands:
     # --- turns ---------------------------------------------------------------------------
     def ask(self, p: Parsed) -> None:
         chat_opts, gen_opts, fmt, out = self._turn_options(p)
-        chat = Chat(p.options.get("model"), params=self.params, **chat_opts)
-        self._turn(chat, p.text, gen_opts, fmt, out)
+        chat = Chat(_alias(p.options.get("model")), params=self.params, **chat_opts)
+        self._turn(chat, p, gen_opts, fmt, out)
 
     def chat_turn(self, p: Parsed) -> None:
         chat_opts, gen_opts, fmt, out = self._turn_options(p)
+        if not p.text.strip():  # before --new or --model change the chat
+            raise H2OGPTError("no message given; e.g. %h2ogpt chat Hello!")
         if p.options.get("new"):
             self.chat = Chat(params=self.params)
+        self._adjust_chat(p, chat_opts)
+        self._turn(self.chat, p, gen_opts, fmt, out)
+
+    def _adjust_chat(self, p: Parsed, chat_opts: dict[str, Any]) -> None:
+        """``--model`` and ``--system-prompt``/``--context``/``--iinput`` stick to the chat."""
         if "model" in p.options:
-            self.chat.model = p.options["model"]
+            self.chat.model = _alias(p.options["model"])
         for key, value in chat_opts.items():
             setattr(self.chat, key, value)
-        self._turn(self.chat, p.text, gen_opts, fmt, out)
 
     def _turn_options(self, p: Parsed) -> tuple[dict[str, Any], dict[str, Any], str, str | None]:
+        """Split a turn's options and refuse every bad one before anything runs."""
         known = set(GenerationParams.names()) | _TURN_KEYS | {"max_tokens"}
         unknown = set(p.options) - known
         if unknown:
             raise InvalidOptionError(f"unknown option --{sorted(unknown)[0].replace('_', '-')}")
+        # Text fields are text even when written as 5 or true; a None system prompt means none.
         chat_opts = {
-            k: ("" if v is None else str(v)) if k != "system_prompt" else v
+            k: (None if k == "system_prompt" else "") if v is None else str(v)
             for k, v in p.options.items()
             if k in ("system_prompt", "context", "iinput")
         }
@@ -194,18 +194,22 @@ class Commands:
         if fmt not in ("markdown", "text", "code"):
             raise InvalidOptionError(f"--format must be markdown, text or code, not {fmt!r}")
         out = p.options.get("out")
-        if out is not None and not str(out).isidentifier():
+        if out is not None and (not str(out).isidentifier() or keyword.iskeyword(str(out))):
             raise InvalidOptionError(f"-o needs a variable name, not {out!r}")
         return chat_opts, gen_opts, fmt, None if out is None else str(out)
 
-    def _turn(self, chat: Chat, text: str, gen: dict[str, Any], fmt: str, out: str | None) -> None:
-        if not text.strip():
+    def _turn(self, chat: Chat, p: Parsed, gen: dict[str, Any], fmt: str, out: str | None) -> None:
+        if not p.text.strip():
             raise H2OGPTError("no message given; e.g. %h2ogpt ask What is the capital of France?")
         self._ensure_model(chat.model)
-        shown = StreamDisplay(fmt)
-        response = chat.send(text, on_text=shown, **gen)
+        shown = self._display(p, fmt)
+        response = chat.send(p.text, on_text=shown, **gen)
         shown.finish(response, self.shell)
         self._publish(response, out)
+
+    def _display(self, p: Parsed, fmt: str) -> StreamDisplay:
+        live = not p.options.get("no_stream") and (fmt != "markdown" or can_update(self.shell))
+        return StreamDisplay(fmt, live=live)
 
     def _publish(self, response: Response, out: str | None) -> None:
         self.last = response
@@ -222,15 +226,20 @@ class Commands:
             print("The chat is empty.")
             return
         parts = [f"**You:** {u}\n\n**Bot:** {b}" for u, b in self.chat.history]
-        display(Markdown("\n\n---\n\n".join(parts)))
+        show_markdown("\n\n---\n\n".join(parts))
 
     def undo(self, p: Parsed) -> None:
         turn = self.chat.undo()
         print("Nothing to undo." if turn is None else f"Removed: {turn[0][:60]}")
 
     def regenerate(self, p: Parsed) -> None:
-        _, gen_opts, fmt, out = self._turn_options(p)
-        shown = StreamDisplay(fmt)
+        chat_opts, gen_opts, fmt, out = self._turn_options(p)
+        if not self.chat.history:
+            raise H2OGPTError("nothing to regenerate: the chat is empty")
+        # Chat.regenerate drops the last turn first: a missing model must not cost it.
+        self.manager.get(_alias(p.options["model"]) if "model" in p.options else self.chat.model)
+        self._adjust_chat(p, chat_opts)
+        shown = self._display(p, fmt)
         response = self.chat.regenerate(**gen_opts).run(shown)
         shown.finish(response, self.shell)
         self._publish(response, out)
@@ -243,12 +252,17 @@ class Commands:
             if not rows:
                 print("No saved chats.")
             for r in rows:
-                print(f"{r['name']}: {r['turns']} turns, {r['model'] or '-'}, {r['modified']}")
+                if r.get("error"):
+                    print(f"{r['name']}: unreadable ({r['error']})")
+                else:
+                    print(
+                        f"{r['name']}: {_turns(r['turns'])}, {r['model'] or '-'}, {r['modified']}"
+                    )
         elif action == "save":
             print(f"Saved chat '{chat_store.save(self.chat, arg or None)}'.")
         elif action == "load":
             self.chat = chat_store.load(arg)
-            print(f"Loaded chat '{arg}' ({len(self.chat.history)} turns).")
+            print(f"Loaded chat '{arg}' ({_turns(len(self.chat.history))}).")
         elif action == "delete":
             chat_store.delete(arg)
             print(f"Deleted chat '{arg}'.")
@@ -292,4 +306,49 @@ class Commands:
         self.models(p)
 
     def help(self, p: Parsed) -> None:
-        display(Markdown(HELP))
+        show_markdown(HELP)
+
+
+def _configured_params() -> GenerationParams:
+    """``c.H2OGPT.generation``; a bad value is reported, not fatal to ``%load_ext``."""
+    try:
+        return GenerationParams.from_options(**settings().generation)
+    except H2OGPTError as exc:
+        print(f"h2ogpt: c.H2OGPT.generation ignored: {exc}", file=sys.stderr)
+        return GenerationParams()
+
+
+def _alias(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _turns(n: int) -> str:
+    return f"{n} turn" if n == 1 else f"{n} turns"
+
+
+def _check_load_types(options: dict[str, Any]) -> None:
+    """Refuse ``--max-seq-len abc`` in one line: LoadOptions does not check kinds itself."""
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(LoadOptions)}
+    for name, value in options.items():
+        kind, flag = kinds[name], f"--{name.replace('_', '-')}"
+        if value is None and "None" in kind:
+            continue
+        if kind.startswith("int") and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidOptionError(f"{flag} needs a whole number, not {value!r}")
+        if kind == "bool" and not isinstance(value, bool):
+            raise InvalidOptionError(f"{flag} is true or false, not {value!r}")
+        if kind.startswith("dict") and not isinstance(value, dict):
+            raise InvalidOptionError(f"{flag} needs a JSON object such as {{...}}, not {value!r}")
+
+
+def _check_prompt_type(prompt_type: Any) -> None:
+    """Before any weights load: the manager checks only afterwards, and a failed reload under
+    the same alias would already have unloaded the working model."""
+    if not prompt_type:
+        return
+    from .. import prompts
+
+    if prompt_type not in (*prompts.PROMPT_TYPES, TEMPLATE):
+        raise InvalidOptionError(
+            f"unknown prompt_type '{prompt_type}'; %h2ogpt prompt-types lists them"
+        )
