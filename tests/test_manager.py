@@ -96,3 +96,17 @@ def test_custom_prompt_dict(manager, tiny_model_dir):
         prompt_dict=prompt_dict,
     )
     assert Chat("c", manager=manager).prompt("Hi") == "<user>: Hi\n<assistant>:"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_seq_len": "abc"}, "max_seq_len must be a whole number"),
+        ({"n_threads": "many"}, "n_threads must be a whole number"),
+        ({"load_4bit": "maybe"}, "load_4bit must be true or false"),
+        ({"backend": 3}, "backend must be text"),
+    ],
+)
+def test_load_option_types_are_checked_in_python_too(manager, tiny_model_dir, options, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        manager.load(str(tiny_model_dir), **options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from ..errors import BackendUnavailableError, InvalidOptionError
 from ._base import (
@@ -49,8 +49,11 @@ _BUILTIN = {
 }
 
 
-def _plugins() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def _plugins() -> dict[str, EntryPoint]:
+    """Entry points of other packages. This package declares its own three as entry points
+    too; those are left to ``_BUILTIN``, which checks the engine is installed before importing,
+    so a missing engine is reported by name instead of as an ImportError traceback."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in _BUILTIN}
 
 
 def available_backends() -> list[str]:
@@ -61,15 +64,20 @@ def available_backends() -> list[str]:
 
 def backend_class(name: str) -> type[Backend]:
     plugin = _plugins().get(name)
-    if plugin is not None:
-        cls = plugin.load()  # type: ignore[attr-defined]
-    elif name in _BUILTIN:
+    if name in _BUILTIN:
         module, attr, dep = _BUILTIN[name]
         if importlib.util.find_spec(dep) is None:
             raise BackendUnavailableError(
                 f"backend '{name}' needs the '{dep}' package, which is not installed"
             )
         cls = getattr(importlib.import_module(module), attr)
+    elif plugin is not None:
+        try:
+            cls = plugin.load()
+        except Exception as exc:  # a broken plugin is the user's to fix: say which and why
+            raise BackendUnavailableError(
+                f"backend plugin '{name}' ({plugin.value}) failed to load: {exc}"
+            ) from None
     else:
         known = ", ".join(sorted(set(_BUILTIN) | set(_plugins())))
         raise InvalidOptionError(f"unknown backend '{name}'; choose one of: auto, {known}")
@@ -86,9 +94,12 @@ def choose_backend(spec: ModelSpec, options: LoadOptions) -> str:
             raise InvalidOptionError(f"'{spec.name}' is a server; it can only use backend 'openai'")
         if spec.kind == "hf" and wanted == "llamacpp":
             raise InvalidOptionError(f"'{spec.name}' is not a GGUF model; llamacpp cannot load it")
-        if wanted == "llamacpp" and (options.quantization or options.lora_weights):
+        if wanted == "llamacpp" and (
+            options.quantization or options.lora_weights or options.rope_scaling
+        ):
             raise InvalidOptionError(
-                "load_8bit/load_4bit/lora_weights need backend 'transformers', not 'llamacpp'"
+                "load_8bit/load_4bit/lora_weights/rope_scaling need backend 'transformers', "
+                "not 'llamacpp'"
             )
         return wanted
     if spec.kind == "server":

@@ -48,6 +48,25 @@ class LoadOptions:
     allow_download: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("load_8bit", "load_4bit", "trust_remote_code", "allow_download"):
+            setattr(self, name, _as_bool(name, getattr(self, name)))
+        for name in ("max_seq_len", "n_threads", "use_gpu_id"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, _as_int(name, value))
+        for name in (
+            "backend",
+            "dtype",
+            "device",
+            "lora_weights",
+            "prompt_type",
+            "chat_template",
+            "base_model",
+            "inference_server",
+            "api_key",
+        ):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidOptionError(f"{name} must be text, not {getattr(self, name)!r}")
         if self.load_8bit and self.load_4bit:
             raise InvalidOptionError("choose one of load_8bit and load_4bit, not both")
         if self.dtype not in DTYPES:
@@ -68,6 +87,23 @@ class LoadOptions:
     @property
     def quantization(self) -> str:
         return "8bit" if self.load_8bit else "4bit" if self.load_4bit else ""
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise InvalidOptionError(f"{name} must be true or false, not {value!r}")
+
+
+def _as_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}") from None
 
 
 @dataclass

@@ -18,6 +18,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..errors import UnknownModelError
 from ._base import LoadOptions, ModelSpec
@@ -133,14 +134,18 @@ def _server_spec(name: str, options: LoadOptions) -> ModelSpec | None:
         if not rest:
             raise UnknownModelError(f"'{kind}' needs an address, e.g. {kind}:127.0.0.1:5000")
         url = rest if rest.startswith(("http://", "https://")) else f"http://{rest}"
-        if not url.rstrip("/").endswith("/v1"):
-            url = url.rstrip("/") + "/v1"
+        url = url.rstrip("/")  # one spelling per server, whatever was typed
+        if not url.endswith("/v1"):
+            url += "/v1"
         key = options.api_key or os.environ.get("VLLM_API_KEY", "") or "EMPTY"
         api = "chat" if kind == "vllm_chat" else "completions"
         return ModelSpec(name, "server", url, api=api, server_model=model, api_key=key)
     if server.startswith(("http://", "https://")):
         key = options.api_key or os.environ.get("H2OGPT_INFERENCE_API_KEY", "") or "EMPTY"
-        return ModelSpec(
-            name, "server", server.rstrip("/"), api="chat", server_model=model, api_key=key
-        )
+        url = server.rstrip("/")
+        if not urlsplit(url).path:
+            # A bare host:port: OpenAI-compatible servers (vLLM, Ollama, llama.cpp) serve
+            # under /v1, and without it every request would be a 404.
+            url += "/v1"
+        return ModelSpec(name, "server", url, api="chat", server_model=model, api_key=key)
     return None

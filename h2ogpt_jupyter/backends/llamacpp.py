@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import llama_cpp
 import numpy as np
 from llama_cpp import Llama, LogitsProcessorList
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -32,14 +33,14 @@ _DEFAULT_MAX_CTX = 8192
 class _TokenCounter:
     """Counts sampled tokens exactly, and keeps EOS away until ``min_new_tokens`` is reached."""
 
-    def __init__(self, eos: int, min_new_tokens: int) -> None:
+    def __init__(self, end_tokens: list[int], min_new_tokens: int) -> None:
         self.count = 0
-        self.eos = eos
+        self.end_tokens = end_tokens
         self.min_new_tokens = min_new_tokens
 
     def __call__(self, input_ids: Any, scores: np.ndarray) -> np.ndarray:
         if self.count < self.min_new_tokens:
-            scores[self.eos] = -np.inf
+            scores[self.end_tokens] = -np.inf
         self.count += 1
         return scores
 
@@ -72,6 +73,7 @@ class LlamaCppBackend(Backend):
         self._size = path.stat().st_size
         template = options.chat_template or self.llm.metadata.get("tokenizer.chat_template", "")
         self._template = template
+        self._eog: list[int] | None = None
 
     def _arch(self) -> str:
         return str(self.llm.metadata.get("general.architecture", "llama"))
@@ -80,6 +82,20 @@ class LlamaCppBackend(Backend):
         if token < 0:
             return ""
         return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    def _end_tokens(self) -> list[int]:
+        """Every end-of-generation token, not just EOS: llama.cpp stops on any of them (ChatML
+        models such as SmolLM2 end on ``<|im_end|>`` or ``<|endoftext|>``), so all must be held
+        back for ``min_new_tokens`` to hold."""
+        if self._eog is None:
+            try:  # llama-cpp-python keeps the vocab handle on a private attribute
+                vocab = self.llm._model.vocab
+                eog = llama_cpp.llama_vocab_is_eog
+                found = [t for t in range(self.llm.n_vocab()) if eog(vocab, t)]
+            except AttributeError:  # another version: EOS alone is still right for most models
+                found = []
+            self._eog = found or [self.llm.token_eos()]
+        return self._eog
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -107,9 +123,9 @@ class LlamaCppBackend(Backend):
         if p.num_beams > 1:
             raise InvalidOptionError("num_beams > 1 needs backend 'transformers'")
         prompt_tokens = len(self.llm.tokenize(request.prompt.encode("utf-8"), special=True))
-        counter = _TokenCounter(self.llm.token_eos(), p.min_new_tokens)
+        counter = _TokenCounter(self._end_tokens() if p.min_new_tokens else [], p.min_new_tokens)
         sampling = (
-            {"temperature": p.temperature or 1.0, "top_p": p.top_p, "top_k": p.top_k}
+            {"temperature": p.temperature or 1.0, "top_p": p.top_p, "top_k": p.sampling_top_k}
             if p.do_sample
             else {"temperature": 0.0, "top_p": 1.0, "top_k": 1}
         )

@@ -3,6 +3,7 @@ the official ``openai`` client, streaming."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -25,8 +26,8 @@ class OpenAIBackend(Backend):
             base_url=spec.location, api_key=spec.api_key or "EMPTY", max_retries=1, timeout=600
         )
         self.chat_api = spec.api == "chat"
-        self.server_model = spec.server_model or self._first_model()
         self.context_length = int(options.max_seq_len or _DEFAULT_CONTEXT)
+        self.server_model = spec.server_model or self._first_model()
         self.dtype = "remote"
         self.device = spec.location
         # OpenAI itself rejects unknown fields; open-source servers take h2oGPT's extras.
@@ -41,10 +42,15 @@ class OpenAIBackend(Backend):
             raise UnknownModelError(
                 f"server at {self.spec.location} refused to list models ({exc.status_code})"
             ) from None
-        ids = [m.id for m in models.data]
-        if not ids:
+        if not models.data:
             raise UnknownModelError(f"server at {self.spec.location} serves no models")
-        return ids[0]
+        first = models.data[0]
+        # vLLM says how long its window is; knowing it lets long chats be trimmed here
+        # instead of being refused by the server.
+        window = getattr(first, "max_model_len", None)
+        if isinstance(window, int) and window > 0 and not self.options.max_seq_len:
+            self.context_length = window
+        return str(first.id)
 
     def count_tokens(self, text: str) -> int:
         """No tokenizer on this side: a conservative estimate (about 4 characters a token)."""
@@ -65,7 +71,7 @@ class OpenAIBackend(Backend):
             args["stop"] = request.stop[:4]
         if self._extras_ok:
             extra: dict[str, Any] = {"repetition_penalty": p.repetition_penalty}
-            extra["top_k"] = p.top_k if p.do_sample else 1
+            extra["top_k"] = (p.sampling_top_k or -1) if p.do_sample else 1
             if p.min_new_tokens:
                 extra["min_tokens"] = p.min_new_tokens
             args["extra_body"] = extra
@@ -85,15 +91,26 @@ class OpenAIBackend(Backend):
             raise H2OGPTError(f"cannot reach the server at {self.spec.location}") from None
         except openai.APIStatusError as exc:
             raise H2OGPTError(f"server error {exc.status_code}: {_message(exc)}") from None
-        state: dict[str, Any] = {"reason": "stop", "usage": None, "count": 0}
+        state: dict[str, Any] = {"reason": "stop", "usage": None, "count": 0, "finished": False}
         with response:
             try:
                 yield from self._read(response, cancel, state)
             except KeyboardInterrupt:
                 cancel.set()
+            except _stream_errors() as exc:  # the server failed or hung up mid-answer
+                raise H2OGPTError(
+                    f"the server at {self.spec.location} broke off the answer: {_one_line(exc)}"
+                ) from None
         reason, usage, count = state["reason"], state["usage"], state["count"]
         if cancel.is_set():
             reason = "cancelled"
+        elif not count and not state["finished"]:
+            # Servers that fail after sending their 200 headers (llama.cpp's, for a prompt
+            # longer than its window) just end the stream; an empty answer would hide that.
+            raise H2OGPTError(
+                f"the server at {self.spec.location} ended the stream without an answer; "
+                "its log says why (a prompt longer than its context window is a common cause)"
+            )
         yield StreamEvent(
             finish_reason=reason,
             prompt_tokens=usage.prompt_tokens if usage else self.count_tokens(request.prompt),
@@ -113,6 +130,7 @@ class OpenAIBackend(Backend):
                     yield StreamEvent(text=text)
                 if choice.finish_reason:
                     state["reason"] = choice.finish_reason
+                    state["finished"] = True
             if cancel.is_set():
                 break
 
@@ -128,6 +146,24 @@ class OpenAIBackend(Backend):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    """What reading a stream can raise: the client's API errors (an SSE error event), and the
+    HTTP library's transport errors, which the client does not wrap once the body is being
+    read. The HTTP library differs between client versions (httpx, httpx2): whichever the
+    client imported is used, without importing the other."""
+    errors: list[type[BaseException]] = [openai.APIError, OSError]
+    for name in ("httpx2", "httpx"):
+        module = sys.modules.get(name)
+        if module is not None and isinstance(getattr(module, "HTTPError", None), type):
+            errors.append(module.HTTPError)
+    return tuple(errors)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _message(exc: openai.APIStatusError) -> str:
