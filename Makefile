@@ -28,6 +28,7 @@ lab: setup
 lint: setup
 	$(BIN)/ruff check h2ogpt_jupyter tests bench
 	$(BIN)/ruff format --check h2ogpt_jupyter tests bench
+	$(BIN)/mypy h2ogpt_jupyter
 
 test: setup lint
 	$(BIN)/python -m pytest tests --nbval-lax notebooks

@@ -42,7 +42,7 @@ def convert(gguf_path: Path, target: Path, dtype: Any) -> None:
 
     folder, name = str(gguf_path.parent), gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
+    model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
     # A GGUF-loaded model remembers its quantizer and refuses to serialize; the weights are
     # already dequantized, so the copy is an ordinary checkpoint.
     model.hf_quantizer = None

@@ -76,7 +76,8 @@ class TransformersBackend(Backend):
             "trust_remote_code": options.trust_remote_code,
             "local_files_only": local_only,
         }
-        self.tokenizer = AutoTokenizer.from_pretrained(source, **common)
+        # Typed loosely: transformers' stubs cannot say which model class a name gives.
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(source, **common)
         if options.chat_template:
             self.tokenizer.chat_template = options.chat_template
         config = AutoConfig.from_pretrained(source, **common)
@@ -89,7 +90,7 @@ class TransformersBackend(Backend):
         if self.device != "cpu":
             kwargs["device_map"] = {"": self.device}
         with _quiet_progress():
-            self.model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+            self.model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         if lora is not None:
             self.model = _with_lora(self.model, lora)
         self.model.eval()

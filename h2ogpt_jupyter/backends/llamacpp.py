@@ -59,7 +59,7 @@ class LlamaCppBackend(Backend):
         path = Path(spec.location) / spec.gguf_file
         probe_ctx = options.max_seq_len or _DEFAULT_MAX_CTX
         threads = options.n_threads or max(1, os.cpu_count() or 1)
-        self.llm = Llama(
+        self.llm: Any = Llama(
             model_path=str(path),
             n_ctx=int(probe_ctx),
             n_threads=threads,
