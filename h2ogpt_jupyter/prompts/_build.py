@@ -52,24 +52,21 @@ def _custom_spec(prompt_dict: Mapping[str, Any] | str | None) -> FormatSpec:
         raise ValueError(
             "prompt_type 'custom' requires a prompt_dict with keys: " + ", ".join(CUSTOM_KEYS)
         )
-    missing = [key for key in CUSTOM_KEYS if key not in prompt_dict]
-    if missing:
-        raise ValueError(f"custom prompt_dict is missing required keys: {', '.join(missing)}")
+    fmt = PromptFormat.from_dict(prompt_dict)  # refuses missing keys, naming them
     for key in ("chat_sep", "chat_turn_sep"):
         if not isinstance(prompt_dict[key], str):
             raise ValueError(f"custom prompt_dict[{key!r}] must be a str")
-    terminate = prompt_dict["terminate_response"] or ()
     return FormatSpec(
-        pre_instruct=prompt_dict["PreInstruct"],
-        pre_response=prompt_dict["PreResponse"],
-        chat_sep=prompt_dict["chat_sep"],
-        chat_turn_sep=prompt_dict["chat_turn_sep"],
-        humanstr=prompt_dict["humanstr"],
-        botstr=prompt_dict["botstr"],
-        terminate=tuple(terminate),
-        pre_input=prompt_dict["PreInput"],
-        prompt_a=prompt_dict["promptA"],
-        prompt_b=prompt_dict["promptB"],
+        pre_instruct=fmt.PreInstruct,
+        pre_response=fmt.PreResponse,
+        chat_sep=fmt.chat_sep,
+        chat_turn_sep=fmt.chat_turn_sep,
+        humanstr=fmt.humanstr,
+        botstr=fmt.botstr,
+        terminate=tuple(fmt.terminate_response),
+        pre_input=fmt.PreInput,
+        prompt_a=fmt.promptA,
+        prompt_b=fmt.promptB,
         keep_preamble_when_reduced=True,
     )
 
