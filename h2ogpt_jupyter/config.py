@@ -67,9 +67,24 @@ class H2OGPT(Configurable):
     def _allow_download(self) -> bool:
         return _env("ALLOW_DOWNLOAD").lower() in ("1", "true", "yes")
 
+    hf_embedding_model = Unicode(
+        help="Local sentence-transformers folder for document collections (default: MiniLM)."
+    ).tag(config=True)
+    userdata_dir = Unicode(
+        help="Folder of the shared UserData collection, e.g. on a JupyterHub shared volume."
+    ).tag(config=True)
+
     @default("generation")
     def _generation(self) -> dict[str, Any]:
         return {}
+
+    @default("hf_embedding_model")
+    def _hf_embedding_model(self) -> str:
+        return _env("HF_EMBEDDING_MODEL")
+
+    @default("userdata_dir")
+    def _userdata_dir(self) -> str:
+        return _env("USERDATA_DIR")
 
     @property
     def data_path(self) -> Path:

