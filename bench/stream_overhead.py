@@ -29,10 +29,12 @@ Why: the package promises that streaming into a notebook costs (almost) nothing 
 the engine directly; the target is ours/raw >= 0.95. The machine is small and noisy, so runs
 are interleaved (A, B, B, A, ...) after a warm-up and the medians are compared. Each run also
 records the share of the CPUs other processes took meanwhile (from /proc/stat): both engines
-busy-wait in their thread pools, so a contended run can be 10× slower. Medians use only runs
-where that share was <= 10% ("clean"); with fewer than 3 clean runs on a side no verdict is
-given. ``--wait-idle S`` waits (up to S s) for idle CPUs before each run and repeats a
-contended run once.
+busy-wait in their thread pools, so a contended run can be 10× slower. A round counts when
+that share stayed <= 10% in both runs; the ratio reported is the median over counted rounds of
+ours ÷ raw within the round (neighbours in time share the machine's drift, which on this VM is
+±10% from minute to minute even when /proc/stat shows it idle); with fewer than 3 counted rounds
+no verdict is given. ``--wait-idle S`` waits (up to S s) for idle CPUs before each run and
+repeats a contended run once.
 
     .venv/bin/python bench/stream_overhead.py --tokens 128 --repeats 5 --wait-idle 30
 """
@@ -59,7 +61,7 @@ from h2ogpt_jupyter.params import GenerationParams
 PROMPT = "Write a long story about a dragon who learns to bake bread."
 TARGET = 0.95
 BUSY = 0.10  # a run during which other processes took more of the CPUs is "contended"
-MIN_CLEAN = 3  # medians use only uncontended runs when at least this many exist
+MIN_CLEAN = 3  # uncontended rounds needed for a verdict (and for tok/s to use only those)
 
 
 @dataclass
@@ -76,25 +78,29 @@ class Run:
 class Variant:
     name: str
     fn: Callable[[], Run]
-    runs: list[Run] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)  # every timed run, contended ones too
+    rounds: list[Run] = field(default_factory=list)  # the run kept for each round
 
-    @property
-    def clean(self) -> list[Run]:
-        """Runs other processes left (nearly) alone; all runs if fewer than MIN_CLEAN."""
-        quiet = [r for r in self.runs if r.foreign <= BUSY]
-        return quiet if len(quiet) >= MIN_CLEAN else self.runs
-
-    @property
     def median_tps(self) -> float:
-        return statistics.median(r.tokens / r.seconds for r in self.clean)
+        """Median tokens/s over the uncontended rounds (all rounds if too few)."""
+        quiet = [r for r in self.rounds if clean(r)]
+        return statistics.median(
+            tps(r) for r in (quiet if len(quiet) >= MIN_CLEAN else self.rounds)
+        )
 
-    @property
-    def median_foreign(self) -> float:
-        return statistics.median(r.foreign for r in self.clean)
 
-    @property
-    def n_clean(self) -> int:
-        return sum(r.foreign <= BUSY for r in self.runs)
+def tps(run: Run) -> float:
+    return run.tokens / run.seconds
+
+
+def clean(run: Run) -> bool:
+    return run.foreign <= BUSY
+
+
+def paired_ratios(ours: Variant, raw: Variant) -> list[float]:
+    """ours ÷ raw within each round where neither run was contended."""
+    rounds = zip(ours.rounds, raw.rounds, strict=True)
+    return [tps(a) / tps(b) for a, b in rounds if clean(a) and clean(b)]
 
 
 @dataclass
@@ -265,32 +271,34 @@ def measure(variants: list[Variant], repeats: int, n: int, idle: float) -> None:
         for v in variants if i % 2 == 0 else variants[::-1]:
             wait_idle(idle)
             run = timed(v.fn)
-            if idle and run.foreign > BUSY:  # contended: one more try after waiting
+            if idle and not clean(run):  # contended: one more try after waiting
                 v.runs.append(run)
                 wait_idle(idle)
                 run = timed(v.fn)
             if run.tokens != n:
                 sys.exit(f"{v.name}: produced {run.tokens} tokens, not {n}; not comparable")
             v.runs.append(run)
+            v.rounds.append(run)
 
 
 def report(phase: Phase) -> list[str]:
     ours_v, *raws = phase.variants
     rows = []
     for raw in raws:
-        ratio = ours_v.median_tps / raw.median_tps
-        same = "yes" if ours_v.runs[-1].text == raw.runs[-1].text else "NO"
-        busy = max(ours_v.median_foreign, raw.median_foreign)
+        pairs = paired_ratios(ours_v, raw)
+        enough = len(pairs) >= MIN_CLEAN
+        ratio = statistics.median(pairs) if enough else ours_v.median_tps() / raw.median_tps()
+        spread = f"{min(pairs):.2f}–{max(pairs):.2f}" if pairs else "–"
+        same = "yes" if ours_v.rounds[-1].text == raw.rounds[-1].text else "NO"
         if phase.diagnostic:
             ok = "(diagnostic)"
-        elif min(ours_v.n_clean, raw.n_clean) < MIN_CLEAN:
+        elif not enough:
             ok = "inconclusive: machine busy"
         else:
             ok = "met" if ratio >= TARGET else "MISSED"
         rows.append(
-            f"| {phase.label} | {raw.name} | {ours_v.median_tps:6.1f} | {raw.median_tps:6.1f} "
-            f"| {ratio:5.2f} | {ours_v.n_clean}/{len(ours_v.runs)}, {raw.n_clean}/{len(raw.runs)} "
-            f"| {busy:4.0%} | {same} | {ok} |"
+            f"| {phase.label} | {raw.name} | {ours_v.median_tps():6.1f} | {raw.median_tps():6.1f} "
+            f"| {ratio:5.2f} | {spread} | {len(pairs)}/{len(raw.rounds)} | {same} | {ok} |"
         )
     return rows
 
@@ -311,8 +319,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     n, repeats = args.tokens, args.repeats
-    # transformers first: llama.cpp and torch share one libgomp, and llama.cpp running on the
-    # main thread would leave an OpenMP pool there (see the transformers diagnostic phase).
+    # transformers first: torch and llama.cpp share the process's one libgomp (whichever loads
+    # first), so llama.cpp running on the main thread would leave an OpenMP pool there and slow
+    # ours on transformers just as the diagnostic phase shows.
     wanted = {e.strip() for e in args.engines.split(",") if e.strip()}
     engines = [e for e in ("transformers", "llamacpp") if e in wanted]
 
@@ -328,21 +337,22 @@ def main() -> None:
             measure(phase.variants, repeats, n, args.wait_idle)
             print(f"  {phase.label}: tok/s per run (others' share of the CPUs)")
             for v in phase.variants:
-                tps = ", ".join(f"{r.tokens / r.seconds:.1f} ({r.foreign:.0%})" for r in v.runs)
-                print(f"    {v.name:16} {tps}", flush=True)
+                speeds = ", ".join(f"{tps(r):.1f} ({r.foreign:.0%})" for r in v.runs)
+                print(f"    {v.name:16} {speeds}", flush=True)
             rows += report(phase)
         manager.unload(engine)
 
     print(
-        f"\nsmollm2, greedy, {n} new tokens forced, {repeats} interleaved rounds, medians of "
-        f"the runs with others' CPU share <= {BUSY:.0%} (all runs if fewer than {MIN_CLEAN}), "
+        f"\nsmollm2, greedy, {n} new tokens forced, {repeats} interleaved rounds; ratio = median "
+        f"over rounds of ours ÷ raw, counting rounds where others took <= {BUSY:.0%} of the CPUs "
+        f"in both runs; tok/s = medians over such runs; "
         f"nproc={os.cpu_count()}, total {time.perf_counter() - started:.0f} s\n"
     )
     print(
-        "| engine | raw path | ours tok/s | raw tok/s | ratio | clean runs | others' CPU "
+        "| engine | raw path | ours tok/s | raw tok/s | ratio | ratio range | clean pairs "
         "| same text | target ≥ 0.95 |"
     )
-    print("|---|---|---:|---:|---:|---|---:|---|---|")
+    print("|---|---|---:|---:|---:|---|---|---|---|")
     print("\n".join(rows))
 
 
