@@ -90,10 +90,10 @@ class Chat:
         """One turn, streamed to ``on_text``; ``num_return_sequences`` > 1 adds alternatives."""
         generation = self.stream(instruction, **options)
         response = generation.run(on_text)
-        params = GenerationParams.from_options(self.params, **options)
-        if params.num_return_sequences > 1 and response.finish_reason != "cancelled":
+        wanted = int(response.params["num_return_sequences"])  # as the first turn resolved it
+        if wanted > 1 and response.finish_reason != "cancelled":
             base_seed = int(response.params.get("seed", 1))
-            for i in range(1, params.num_return_sequences):
+            for i in range(1, wanted):
                 extra = self._start(
                     instruction, self.history[:-1], {**options, "seed": base_seed + i}, record=False
                 )
