@@ -1,5 +1,6 @@
-"""Shared fixtures: a tiny random Llama with the real SmolLM2 tokenizer, fresh managers, and an
-isolated data directory for every test."""
+"""Shared fixtures: a tiny random Llama with the real SmolLM2 tokenizer, a tiny random
+sentence-transformer with MiniLM's vocabulary, fresh managers, and an isolated data directory
+for every test."""
 
 from __future__ import annotations
 
@@ -89,3 +90,42 @@ def manager():
 def tiny(manager, tiny_model_dir: Path):
     """The tiny model loaded in fp32 as 'tiny' in a fresh manager."""
     return manager.load(str(tiny_model_dir), alias="tiny", dtype="float32")
+
+
+def build_tiny_model(folder: Path, seed: int) -> Path:
+    """A random 2-layer BERT with MiniLM's vocabulary, saved as a sentence-transformers folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from h2ogpt_jupyter.documents import embeddings
+
+    tokenizer = AutoTokenizer.from_pretrained(str(embeddings.default_model_path()))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    torch.manual_seed(seed)
+    bert_dir = folder / "bert"
+    BertModel(config).save_pretrained(bert_dir)
+    tokenizer.save_pretrained(bert_dir)
+    word = Transformer(str(bert_dir), max_seq_length=256)
+    pooling = Pooling(32, pooling_mode="mean")
+    out = folder / "tiny-embedder"
+    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-embedder"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def other_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("other-embedder"), seed=1)

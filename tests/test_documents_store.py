@@ -34,43 +34,6 @@ from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
 
 
-def build_tiny_model(folder: Path, seed: int) -> Path:
-    """A random 2-layer BERT with MiniLM's vocabulary, saved as a sentence-transformers folder."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    tokenizer = AutoTokenizer.from_pretrained(str(embeddings.default_model_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    torch.manual_seed(seed)
-    bert_dir = folder / "bert"
-    BertModel(config).save_pretrained(bert_dir)
-    tokenizer.save_pretrained(bert_dir)
-    word = Transformer(str(bert_dir), max_seq_length=256)
-    pooling = Pooling(32, pooling_mode="mean")
-    out = folder / "tiny-embedder"
-    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
-    return out
-
-
-@pytest.fixture(scope="session")
-def tiny_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-embedder"), seed=0)
-
-
-@pytest.fixture(scope="session")
-def other_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("other-embedder"), seed=1)
-
-
 @pytest.fixture
 def tiny(tiny_embedder_dir: Path) -> Embedder:
     """fp32, so that a text and its stored chunk embed to the same vector exactly."""
