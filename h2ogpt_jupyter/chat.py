@@ -1,8 +1,9 @@
 """Chat state: a conversation with one model that remembers, undoes and regenerates.
 
 A :class:`Chat` is plain data (history, system prompt, h2oGPT's context fields, default
-generation parameters) plus the verbs that change it. The model is looked up in the kernel's
-manager at each turn, so a chat survives a model reload and can be saved as JSON and reopened.
+generation parameters, the document collection it answers from) plus the verbs that change
+it. The model is looked up in the kernel's manager at each turn, so a chat survives a model
+reload and can be saved as JSON and reopened.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from . import conversation
+from . import conversation, doc_query
 from .backends import BackendRequest
 from .conversation import History, TurnInput
+from .doc_query import DocQuery
 from .errors import H2OGPTError, InvalidOptionError
 from .generation import Generation
 from .manager import LoadedModel, ModelManager, get_manager
@@ -23,7 +25,20 @@ from .response import Response
 FORMAT_VERSION = 1
 
 
+DOC_OPTIONS = {f.name for f in dataclasses.fields(DocQuery)}
+QUERY_TEXTS = {"pre_prompt_query", "prompt_query"}
+
+
 class Chat:
+    """A conversation; with ``collection=`` it answers from documents and cites them.
+
+    Document options use h2oGPT's names: ``collection`` (its ``langchain_mode``: a
+    collection, or ``LLM``/``ChatLLM`` for none), ``document_subset``, ``document_choice``,
+    ``top_k_docs`` (-1 fills the context), ``cut_distance``, ``docs_ordering_type``,
+    ``pre_prompt_query`` and ``prompt_query``. Any of them, like any generation parameter,
+    can also be given to a single :meth:`send`.
+    """
+
     def __init__(
         self,
         model: str | None = None,
@@ -36,7 +51,13 @@ class Chat:
         params: GenerationParams | dict[str, Any] | None = None,
         name: str = "",
         manager: ModelManager | None = None,
+        pre_prompt_query: str | None = None,
+        prompt_query: str | None = None,
+        **documents: Any,
     ) -> None:
+        unknown = set(documents) - DOC_OPTIONS
+        if unknown:
+            raise InvalidOptionError(f"unknown chat option '{sorted(unknown)[0]}'")
         self.model = model
         self.system_prompt = system_prompt
         self.context = context
@@ -45,6 +66,9 @@ class Chat:
         self.text_context_list = list(text_context_list or [])
         self.params = _params(params)
         self.name = name
+        self.pre_prompt_query = pre_prompt_query
+        self.prompt_query = prompt_query
+        self.documents = DocQuery(**documents)
         self.responses: list[Response] = []
         self._manager = manager
 
@@ -56,7 +80,10 @@ class Chat:
     def loaded_model(self) -> LoadedModel:
         return self.manager.get(self.model)
 
-    def _turn(self, instruction: str, history: History | None = None) -> TurnInput:
+    def _turn(
+        self, instruction: str, history: History | None = None, texts: dict[str, Any] | None = None
+    ) -> TurnInput:
+        texts = texts or {}
         return TurnInput(
             instruction=instruction,
             history=list(self.history if history is None else history),
@@ -64,13 +91,17 @@ class Chat:
             context=self.context,
             iinput=self.iinput,
             text_context_list=self.text_context_list,
+            pre_prompt_query=texts.get("pre_prompt_query", self.pre_prompt_query),
+            prompt_query=texts.get("prompt_query", self.prompt_query),
         )
 
     def prompt(self, instruction: str, **options: Any) -> str:
-        """The exact text the model would receive for ``instruction`` now."""
-        model = self.loaded_model()
-        params = GenerationParams.from_options(self.params, **options)
-        return conversation.build(model, self._turn(instruction), params.max_new_tokens).prompt
+        """The exact text the model would receive for ``instruction`` now (documents
+        included)."""
+        plan = self._plan(instruction, self.history, options)
+        if plan.built is None:
+            raise H2OGPTError(f"{plan.docs.document_subset} answers without a model or prompt")
+        return plan.built.prompt
 
     def count_tokens(self) -> int:
         """Tokens the conversation so far takes in the model's prompt format."""
@@ -90,7 +121,8 @@ class Chat:
         """One turn, streamed to ``on_text``; ``num_return_sequences`` > 1 adds alternatives."""
         generation = self.stream(instruction, **options)
         response = generation.run(on_text)
-        wanted = int(response.params["num_return_sequences"])  # as the first turn resolved it
+        # as the first turn resolved it; answers from sources alone have no such parameter
+        wanted = int(response.params.get("num_return_sequences", 1))
         if wanted > 1 and response.finish_reason != "cancelled":
             base_seed = int(response.params.get("seed", 1))
             for i in range(1, wanted):
@@ -119,6 +151,35 @@ class Chat:
         self.history.clear()
         self.responses.clear()
 
+    def _plan(self, instruction: str, history: History, options: dict[str, Any]) -> _Plan:
+        """Split a turn's options, retrieve its documents and build its prompt."""
+        options = dict(options)
+        doc_options = {k: options.pop(k) for k in list(options) if k in DOC_OPTIONS}
+        texts = {k: options.pop(k) for k in list(options) if k in QUERY_TEXTS}
+        docs = dataclasses.replace(self.documents, **doc_options) if doc_options else self.documents
+        params = GenerationParams.from_options(self.params, **options)
+        if docs.one_turn:
+            history = []
+        if docs.sources_only:
+            return _Plan(docs, params, None, None, docs.retrieve(instruction))
+        model = self.loaded_model()  # before retrieval: a missing model fails fast
+        hits = docs.retrieve(instruction)
+        turn = self._turn(instruction, history, texts)
+        if hits:
+            built, hits = doc_query.fit(
+                model,
+                turn,
+                hits,
+                params.max_new_tokens,
+                params.max_input_tokens,
+                docs.docs_ordering_type,
+            )
+        else:
+            built = conversation.build(model, turn, params.max_new_tokens, params.max_input_tokens)
+        if built.max_new_tokens != params.max_new_tokens:
+            params = dataclasses.replace(params, max_new_tokens=built.max_new_tokens)
+        return _Plan(docs, params, model, built, hits)
+
     def _start(
         self,
         instruction: str,
@@ -128,11 +189,15 @@ class Chat:
         record: bool,
         replace: bool = False,
     ) -> Generation:
-        model = self.loaded_model()
-        params = GenerationParams.from_options(self.params, **options)
-        built = conversation.build(model, self._turn(instruction, history), params.max_new_tokens)
-        if built.max_new_tokens != params.max_new_tokens:
-            params = dataclasses.replace(params, max_new_tokens=built.max_new_tokens)
+        plan = self._plan(instruction, history, options)
+        params, hits = plan.params, plan.hits
+        if plan.built is None or plan.model is None:  # sources only: no model, no history
+            return Generation.fixed(
+                doc_query.sources_text(hits),
+                on_done=lambda response: response.sources.extend(hits),
+                extra={"document_subset": plan.docs.document_subset},
+            )
+        model, built = plan.model, plan.built
         request = BackendRequest(
             prompt=built.prompt,
             params=params,
@@ -142,6 +207,7 @@ class Chat:
         )
 
         def done(response: Response) -> None:
+            response.sources = list(hits)
             if not record:
                 return
             if replace and self.history:  # regenerate: the new answer takes the old one's place
@@ -151,13 +217,16 @@ class Chat:
             self.history.append((instruction, response.text))
             self.responses.append(response)
 
+        extra: dict[str, Any] = {"prompt_type": model.prompt_type, "turns_used": built.turns_used}
+        if plan.docs.active:
+            extra.update(collection=plan.docs.name, documents_used=len(hits))
         return Generation(
             model.backend,
             request,
             model=model.alias,
             finalize=lambda text: conversation.finalize(model, text),
             on_done=done,
-            extra={"prompt_type": model.prompt_type, "turns_used": built.turns_used},
+            extra=extra,
         )
 
     # --- persistence ---------------------------------------------------------------------
@@ -171,6 +240,9 @@ class Chat:
             "iinput": self.iinput,
             "text_context_list": self.text_context_list,
             "params": self.params.as_dict(),
+            "pre_prompt_query": self.pre_prompt_query,
+            "prompt_query": self.prompt_query,
+            "documents": self.documents.to_dict(),
             "history": [list(turn) for turn in self.history],
         }
 
@@ -191,10 +263,22 @@ class Chat:
             params=data.get("params") or None,
             name=data.get("name", ""),
             manager=manager,
+            pre_prompt_query=data.get("pre_prompt_query"),
+            prompt_query=data.get("prompt_query"),
+            **{k: v for k, v in (data.get("documents") or {}).items() if k in DOC_OPTIONS},
         )
 
     def __repr__(self) -> str:
         return f"Chat(model={self.model!r}, turns={len(self.history)}, name={self.name!r})"
+
+
+@dataclasses.dataclass
+class _Plan:
+    docs: DocQuery
+    params: GenerationParams
+    model: LoadedModel | None
+    built: conversation.BuiltPrompt | None
+    hits: list[Any]
 
 
 def _params(params: GenerationParams | dict[str, Any] | None) -> GenerationParams:
@@ -206,7 +290,12 @@ def _params(params: GenerationParams | dict[str, Any] | None) -> GenerationParam
 
 
 def ask(instruction: str, model: str | None = None, **options: Any) -> Response:
-    """One turn with no history: ``ask("What is the capital of France?")``."""
+    """One turn with no history: ``ask("What is the capital of France?")``.
+
+    ``ask(question, collection="UserData")`` answers from a document collection; the
+    response's ``sources`` are the chunks it was given, best first. Other document options
+    as for :class:`Chat`.
+    """
     chat_keys = {"system_prompt", "context", "iinput", "text_context_list", "chat_conversation"}
     chat_options = {k: options.pop(k) for k in list(options) if k in chat_keys}
     on_text = options.pop("on_text", None)

@@ -25,6 +25,10 @@ MIN_MAX_NEW_TOKENS = 512
 MIN_NEW_TOKENS_AFTER_FIT = 32
 
 
+class PromptTooLongError(H2OGPTError):
+    """Even without history the prompt leaves no room for an answer."""
+
+
 @dataclass
 class TurnInput:
     """Everything h2oGPT lets a user put around one instruction."""
@@ -35,6 +39,8 @@ class TurnInput:
     context: str = ""  # raw text placed before the whole prompt (h2oGPT's ``context``)
     iinput: str = ""  # h2oGPT's second input field, joined to the instruction
     text_context_list: list[str] = field(default_factory=list)  # documents given directly
+    pre_prompt_query: str | None = None  # None: h2oGPT's sentence before the documents
+    prompt_query: str | None = None  # None: h2oGPT's sentence after them
 
 
 @dataclass
@@ -47,34 +53,49 @@ class BuiltPrompt:
     stop: list[str]
 
 
-def build(model: LoadedModel, turn: TurnInput, max_new_tokens: int) -> BuiltPrompt:
+def input_limit(model: LoadedModel, max_new_tokens: int, max_input_tokens: int = -1) -> int:
+    """Most prompt tokens allowed: the window less h2oGPT's answer reserve
+    (``min(max_new_tokens, 512)``), and no more than ``max_input_tokens`` when that is set."""
+    limit = model.backend.context_length - min(max_new_tokens, MIN_MAX_NEW_TOKENS)
+    return min(limit, max_input_tokens) if max_input_tokens > 0 else limit
+
+
+def prompt_tokens(model: LoadedModel, turn: TurnInput) -> int:
+    """Tokens of the prompt for ``turn`` with all of its history, before any fitting."""
+    return _render(model, turn, list(turn.history))[2]
+
+
+def build(
+    model: LoadedModel, turn: TurnInput, max_new_tokens: int, max_input_tokens: int = -1
+) -> BuiltPrompt:
     """The prompt for ``turn``, with as much recent history as fits.
 
     Like h2oGPT, history is trimmed to leave room for ``min(max_new_tokens, 512)`` answer
-    tokens (``min_max_new_tokens``), then the answer budget is cut to whatever room is left,
-    so a long conversation does not lose all its turns just because the budget is generous.
+    tokens (``min_max_new_tokens``) and to stay under ``max_input_tokens``, then the answer
+    budget is cut to whatever room is left, so a long conversation does not lose all its
+    turns just because the budget is generous.
     """
     window = model.backend.context_length
-    reserve = min(max_new_tokens, MIN_MAX_NEW_TOKENS)
+    limit = input_limit(model, max_new_tokens, max_input_tokens)
     history = list(turn.history)
     built = _render(model, turn, history)
     dropped = 0
-    if built[2] + reserve > window:
-        # Binary search for the fewest dropped (oldest) turns that leave the reserve free.
+    if built[2] > limit:
+        # Binary search for the fewest dropped (oldest) turns that fit under the limit.
         lo, hi = 1, len(history)
         best = _render(model, turn, [])
         dropped = len(history)
         while lo <= hi:
             mid = (lo + hi) // 2
             candidate = _render(model, turn, history[mid:])
-            if candidate[2] + reserve <= window:
+            if candidate[2] <= limit:
                 best, dropped, hi = candidate, mid, mid - 1
             else:
                 lo = mid + 1
         built = best
     room = window - built[2]
     if room < min(max_new_tokens, MIN_NEW_TOKENS_AFTER_FIT):
-        raise H2OGPTError(
+        raise PromptTooLongError(
             f"the prompt takes {built[2]} tokens, leaving no room to answer in this model's "
             f"{window}-token window; shorten it or load with a larger max_seq_len"
         )
@@ -104,7 +125,13 @@ def finalize(model: LoadedModel, text: str) -> str:
 
 def _instruction(turn: TurnInput) -> str:
     if turn.text_context_list:
-        return prompts.document_query(turn.instruction, turn.text_context_list, iinput=turn.iinput)
+        return prompts.document_query(
+            turn.instruction,
+            turn.text_context_list,
+            iinput=turn.iinput,
+            pre_prompt_query=turn.pre_prompt_query,
+            prompt_query=turn.prompt_query,
+        )
     return turn.instruction
 
 

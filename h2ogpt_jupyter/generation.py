@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .backends import Backend, BackendRequest, StreamEvent
+from .params import GenerationParams
 from .response import Response, Usage
 
 
@@ -83,6 +84,31 @@ class Generation:
         self.cancel = threading.Event()
         self._response: Response | None = None
         self._started = False
+        self._fixed: str | None = None
+
+    @classmethod
+    def fixed(
+        cls,
+        text: str,
+        *,
+        model: str = "",
+        on_done: Callable[[Response], None] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Generation:
+        """A generation that runs no model and yields ``text`` once: answers that are known
+        without asking one (e.g. the retrieved chunks themselves) keep the same interface."""
+        generation = cls.__new__(cls)
+        generation.backend = None  # type: ignore[assignment]
+        generation.request = BackendRequest(prompt="", params=GenerationParams())
+        generation.model = model
+        generation.finalize = lambda out: out
+        generation.on_done = on_done
+        generation.extra = extra or {}
+        generation.cancel = threading.Event()
+        generation._response = None
+        generation._started = False
+        generation._fixed = text
+        return generation
 
     def stop(self) -> None:
         """Ask the generation to end; safe from any thread."""
@@ -117,6 +143,9 @@ class Generation:
         if self._started:
             raise RuntimeError("a Generation can be iterated once")
         self._started = True
+        if self._fixed is not None:
+            yield from self._yield_fixed(self._fixed)
+            return
         cutter = StopStringCutter(self.request.stop)
         params = self.request.params
         start = time.perf_counter()
@@ -174,6 +203,15 @@ class Generation:
             time_to_first_token=first,
             elapsed=elapsed,
             params={**params.as_dict(), "seed": self.request.seed, **self.extra},
+        )
+        if self.on_done is not None:
+            self.on_done(self._response)
+
+    def _yield_fixed(self, text: str) -> Iterator[str]:
+        if text:
+            yield text
+        self._response = Response(
+            text=text, model=self.model, finish_reason="stop", params=dict(self.extra)
         )
         if self.on_done is not None:
             self.on_done(self._response)

@@ -30,13 +30,26 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "repetition_penalty": (0.01, 3.0),
     "num_return_sequences": (1, 10),
     "seed": (0, 2**32 - 1),
+    "max_input_tokens": (-1, 10_000_000),
 }
-_INTS = {"top_k", "num_beams", "max_new_tokens", "min_new_tokens", "num_return_sequences", "seed"}
+_INTS = {
+    "top_k",
+    "num_beams",
+    "max_new_tokens",
+    "min_new_tokens",
+    "num_return_sequences",
+    "seed",
+    "max_input_tokens",
+}
 
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """One generation's settings; ``seed=0`` means a fresh random seed when sampling."""
+    """One generation's settings; ``seed=0`` means a fresh random seed when sampling.
+
+    ``max_input_tokens`` caps the prompt (history and documents are fitted under it); ``-1``
+    or ``0`` means the model's window less the answer reserve, as in h2oGPT.
+    """
 
     temperature: float = 0.0
     top_p: float = 1.0
@@ -49,6 +62,7 @@ class GenerationParams:
     repetition_penalty: float = 1.07
     num_return_sequences: int = 1
     seed: int = 0
+    max_input_tokens: int = -1
     stop: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:

@@ -24,6 +24,8 @@ class Response:
     ``finish_reason`` is ``"stop"`` (end of sequence or a stop string), ``"length"``
     (max_new_tokens), ``"max_time"`` or ``"cancelled"`` (Stop pressed or kernel interrupted).
     ``alternatives`` holds the other answers when ``num_return_sequences`` > 1.
+    ``sources`` holds the document chunks (or pages) the answer was given, best first;
+    ``parts`` the per-part answers of a summary or an extraction.
     """
 
     text: str
@@ -36,6 +38,7 @@ class Response:
     params: dict[str, Any] = field(default_factory=dict)
     alternatives: list[str] = field(default_factory=list)
     sources: list[Any] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
@@ -65,7 +68,8 @@ class Response:
         )
 
     def _repr_markdown_(self) -> str:
-        return f"{self.text}\n\n<sub>{html.escape(self.summary())}</sub>"
+        sources = sources_markdown(self.sources)
+        return f"{self.text}\n\n{sources}<sub>{html.escape(self.summary())}</sub>"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,4 +87,40 @@ class Response:
             "tokens_per_second": self.tokens_per_second,
             "params": self.params,
             "alternatives": self.alternatives,
+            "sources": [_source_dict(s) for s in self.sources],
+            "parts": self.parts,
         }
+
+
+def _source_dict(source: Any) -> dict[str, Any]:
+    keys = ("source", "page", "score", "distance", "chunk", "text")
+    return {k: getattr(source, k) for k in keys if hasattr(source, k)}
+
+
+def _link(source: str) -> str:
+    """URLs become links; paths stay code, since a notebook cannot open an absolute path."""
+    if source.startswith(("http://", "https://")):
+        return f"[{source}]({source})"
+    return f"`{source}`"
+
+
+def source_line(source: Any) -> str:
+    """One source as text: ``score 0.71 · /data/report.pdf p.3``."""
+    score = getattr(source, "score", None)
+    page = getattr(source, "page", None)
+    head = f"score {score:.2f} · " if score is not None else ""
+    return f"{head}{getattr(source, 'source', source)}{f' p.{page}' if page else ''}"
+
+
+def sources_markdown(sources: list[Any]) -> str:
+    """The sources under an answer, as h2oGPT lists them: score, link, page."""
+    if not sources:
+        return ""
+    lines = ["**Sources**", ""]
+    for i, src in enumerate(sources, 1):
+        score = getattr(src, "score", None)
+        page = getattr(src, "page", None)
+        head = f"{score:.2f} · " if score is not None else ""
+        where = f" p.{page}" if page else ""
+        lines.append(f"{i}. {head}{_link(str(getattr(src, 'source', src)))}{where}")
+    return "\n".join(lines) + "\n\n"
