@@ -6,6 +6,12 @@ torch, transformers and llama.cpp load only when a model does.
     import h2ogpt_jupyter as h2o
     h2o.load("smollm2")
     h2o.ask("What is the capital of France?").text
+
+    docs = h2o.get_collection("MyData")
+    docs.add(["reports/", "notes.md"])
+    answer = h2o.ask("What was the Q3 revenue?", collection="MyData")
+    answer.sources                                   # the chunks it was given, best first
+    h2o.summarize("MyData", sources="report.pdf")
 """
 
 from __future__ import annotations
@@ -16,20 +22,27 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .chat import Chat, ask
+    from .documents import Collection, get_collection, list_collections
     from .errors import H2OGPTError
     from .manager import LoadedModel, ModelManager
     from .params import GenerationParams
     from .response import Response
+    from .summarize import extract, summarize
 
 __all__ = [
     "Chat",
+    "Collection",
     "GenerationParams",
     "H2OGPTError",
     "Response",
     "__version__",
     "ask",
+    "extract",
+    "get_collection",
     "get_manager",
+    "list_collections",
     "load",
+    "summarize",
     "unload",
 ]
 
@@ -39,6 +52,11 @@ _LAZY = {
     "GenerationParams": ("params", "GenerationParams"),
     "H2OGPTError": ("errors", "H2OGPTError"),
     "Response": ("response", "Response"),
+    "Collection": ("documents", "Collection"),
+    "get_collection": ("documents", "get_collection"),
+    "list_collections": ("documents", "list_collections"),
+    "summarize": ("summarize", "summarize"),
+    "extract": ("summarize", "extract"),
 }
 
 

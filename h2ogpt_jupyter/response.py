@@ -113,14 +113,32 @@ def source_line(source: Any) -> str:
 
 
 def sources_markdown(sources: list[Any]) -> str:
-    """The sources under an answer, as h2oGPT lists them: score, link, page."""
+    """The sources under an answer, as h2oGPT lists them: score, link, page. Whole pages
+    read for a summary (no score) are listed once per document with their page numbers."""
     if not sources:
         return ""
-    lines = ["**Sources**", ""]
-    for i, src in enumerate(sources, 1):
+    rows: list[tuple[Any, str, list[int]]] = []  # (score, source, pages)
+    for src in sources:
         score = getattr(src, "score", None)
+        name = str(getattr(src, "source", src))
         page = getattr(src, "page", None)
+        if score is None and rows and rows[-1][0] is None and rows[-1][1] == name:
+            if page:
+                rows[-1][2].append(int(page))
+            continue
+        rows.append((score, name, [int(page)] if page else []))
+    lines = ["**Sources**", ""]
+    for i, (score, name, pages) in enumerate(rows, 1):
         head = f"{score:.2f} · " if score is not None else ""
-        where = f" p.{page}" if page else ""
-        lines.append(f"{i}. {head}{_link(str(getattr(src, 'source', src)))}{where}")
+        lines.append(f"{i}. {head}{_link(name)}{_pages(pages)}")
     return "\n".join(lines) + "\n\n"
+
+
+def _pages(pages: list[int]) -> str:
+    if not pages:
+        return ""
+    if len(pages) == 1:
+        return f" p.{pages[0]}"
+    if pages == list(range(pages[0], pages[-1] + 1)):
+        return f" pp.{pages[0]}–{pages[-1]}"
+    return " pp." + ", ".join(map(str, pages))
