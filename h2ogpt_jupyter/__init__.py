@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .manager import LoadedModel, ModelManager
     from .params import GenerationParams
     from .response import Response
-    from .summarize import extract, summarize
+    from .summaries import extract, summarize
 
 __all__ = [
     "Chat",
@@ -55,8 +55,8 @@ _LAZY = {
     "Collection": ("documents", "Collection"),
     "get_collection": ("documents", "get_collection"),
     "list_collections": ("documents", "list_collections"),
-    "summarize": ("summarize", "summarize"),
-    "extract": ("summarize", "extract"),
+    "summarize": ("summaries", "summarize"),
+    "extract": ("summaries", "extract"),
 }
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,3 +131,40 @@ def tiny_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def other_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("other-embedder"), seed=1)
+
+
+# --- a real IPython shell with the extension loaded (magics tests) ---------------------------
+@pytest.fixture(scope="session")
+def shell() -> Any:
+    """One IPython shell for the session, with the extension loaded the way users load it."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    start_ipython()
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "h2ogpt_jupyter")
+    return ip
+
+
+@pytest.fixture
+def ip(shell: Any, manager: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The shell with a fresh kernel manager, fresh magics state and a clean namespace."""
+    import h2ogpt_jupyter.manager as manager_module
+    from h2ogpt_jupyter import magics
+
+    monkeypatch.setattr(manager_module, "_manager", manager)
+    magics.load(shell)  # new Commands: empty chat, default params, settings re-read
+    before = set(shell.user_ns)
+    yield shell
+    for name in set(shell.user_ns) - before:
+        del shell.user_ns[name]
+    shell.user_ns.pop("_h2ogpt", None)
+
+
+@pytest.fixture
+def t(ip: Any, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    """The shell with the tiny model loaded by the magic as 't'."""
+    ip.run_line_magic("h2ogpt", f"load {tiny_model_dir} --as t --dtype float32")
+    ip.run_line_magic("h2ogpt", "params --max-new-tokens 6")  # short answers: test_magics.MAX_NEW
+    capsys.readouterr()
+    return ip

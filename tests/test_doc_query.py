@@ -68,7 +68,7 @@ def test_best_first_ordering_and_top_k(chat: Chat) -> None:
 def test_rel_sources_returns_chunks_without_a_model(docs: Collection, manager) -> None:
     chat = Chat(manager=manager, collection=docs, document_subset="RelSources", top_k_docs=2)
     response = chat.send(FACTS["music.txt"])  # no model is loaded at all
-    assert [Path(h.source).name for h in response.sources][0] == "music.txt"
+    assert Path(response.sources[0].source).name == "music.txt"
     assert len(response.sources) == 2 and FACTS["music.txt"] in response.text
     assert chat.history == []  # chunks are not a turn of the conversation
     with pytest.raises(H2OGPTError, match="without a model"):

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 
 import h2ogpt_jupyter.manager as manager_module
@@ -26,36 +25,6 @@ _PROGRESS = re.compile(r"^\S[^:]*:\s+\d+%\|")  # "Loading weights: 100%|██�
 
 # Keeps every answer on the tiny model short; tests that care about lengths set their own.
 MAX_NEW = 6
-
-
-@pytest.fixture(scope="session")
-def shell() -> InteractiveShell:
-    """One IPython shell for the session, with the extension loaded the way users load it."""
-    start_ipython()
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "h2ogpt_jupyter")
-    return ip
-
-
-@pytest.fixture
-def ip(shell: InteractiveShell, manager: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The shell with a fresh kernel manager, fresh magics state and a clean namespace."""
-    monkeypatch.setattr(manager_module, "_manager", manager)
-    magics.load(shell)  # new Commands: empty chat, default params, settings re-read
-    before = set(shell.user_ns)
-    yield shell
-    for name in set(shell.user_ns) - before:
-        del shell.user_ns[name]
-    shell.user_ns.pop("_h2ogpt", None)
-
-
-@pytest.fixture
-def t(ip: Any, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> Any:
-    """The shell with the tiny model loaded by the magic as 't'."""
-    ip.run_line_magic("h2ogpt", f"load {tiny_model_dir} --as t --dtype float32")
-    ip.run_line_magic("h2ogpt", f"params --max-new-tokens {MAX_NEW}")
-    capsys.readouterr()
-    return ip
 
 
 def line(shell: Any, text: str) -> Any:

@@ -35,7 +35,7 @@ FLAGS = {
     "no_stream",
 }
 # Commands whose text is a message: options end where the text begins.
-FREE_TEXT = {"ask", "chat"}
+FREE_TEXT = {"ask", "chat", "summarize", "extract"}
 _SHORT = {"-o": "out", "-m": "model", "-f": "format"}
 _OPTION = re.compile(r"\s*(--[A-Za-z][\w-]*|-[omf])(?:=|\s+|$)")
 _VAR = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*(?:\.\w+|\[[^\[\]{}]*\])*)\}")
@@ -47,6 +47,7 @@ class Parsed:
     command: str
     options: dict[str, Any] = field(default_factory=dict)
     text: str = ""
+    words: list[str] = field(default_factory=list)  # the text's words, quotes resolved
 
 
 def parse(line: str, namespace: Mapping[str, Any] | None = None) -> Parsed:
@@ -79,7 +80,22 @@ def parse(line: str, namespace: Mapping[str, Any] | None = None) -> Parsed:
             continue
         raw, quoted, rest = _take_token(rest, flag)
         options[name] = _value(name, raw, quoted, ns)
-    return Parsed(command, options, expand(" ".join(w for w in words if w), ns))
+    words = [w for w in words if w]
+    return Parsed(command, options, expand(" ".join(words), ns), _words(words, ns))
+
+
+def _words(words: list[str], namespace: Mapping[str, Any]) -> list[str]:
+    """Expanded words; a word that is exactly ``{var}`` naming a list gives one word per item
+    (``%h2ogpt ingest {paths}``)."""
+    out: list[str] = []
+    for word in words:
+        ref = _VAR.fullmatch(word)
+        found = lookup(ref.group(1), namespace) if ref and ref.group(1) else _MISSING
+        if isinstance(found, (list, tuple, set)):
+            out.extend(str(item) for item in found)
+        else:
+            out.append(expand(word, namespace))
+    return out
 
 
 def _take_token(rest: str, what: str) -> tuple[str, bool, str]:

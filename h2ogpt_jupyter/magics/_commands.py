@@ -12,10 +12,12 @@ from .. import chat_store
 from ..backends import PACKAGED, LoadOptions
 from ..chat import Chat
 from ..config import settings
+from ..doc_query import DocQuery
 from ..errors import H2OGPTError, InvalidOptionError
 from ..manager import TEMPLATE, ModelManager, get_manager
 from ..params import GenerationParams
 from ..response import Response
+from . import _documents
 from ._args import Parsed, expand, parse
 from ._display import StreamDisplay, can_update, show_markdown
 
@@ -32,18 +34,34 @@ HELP = """\
 | `chats list\\|save NAME\\|load NAME\\|delete NAME\\|export PATH\\|import PATH` | saved chats |
 | `params [--temperature 0.7 …]` | show or set default generation parameters |
 | `prompt-types` · `info` · `help` | prompt formats, system and models, this help |
-
+{documents}
 Options for `ask`/`chat` come before the message (`--` ends them): any generation
 parameter (`--temperature`, `--top-p`, `--top-k`, `--max-new-tokens`, `--num-beams`,
 `--repetition-penalty`, `--seed`, `--max-time`, …), `--model ALIAS`,
 `--system-prompt TEXT`, `--context TEXT`, `--iinput TEXT`, `--format markdown|text|code`,
 `--no-stream` (show only the finished answer), `-o VAR` (store the Response in VAR);
 `chat --new` starts a fresh chat.
-In `%%h2ogpt ask` / `%%h2ogpt chat` cells the cell body is the message. `{var}` inserts a
-notebook variable; `{{` is a literal brace. The last Response is also in `_h2ogpt`.
-"""
+{doc_options}
+In `%%h2ogpt ask` / `%%h2ogpt chat` cells the cell body is the message. `{{var}}` inserts a
+notebook variable; `{{{{` is a literal brace. The last Response is also in `_h2ogpt`.
+""".format(
+    documents=_documents.HELP.strip("\n") + "\n", doc_options=_documents.HELP_OPTIONS.strip()
+)
 
-_TURN_KEYS = {"model", "out", "format", "system_prompt", "context", "iinput", "new", "no_stream"}
+_TURN_KEYS = {
+    "model",
+    "out",
+    "format",
+    "system_prompt",
+    "context",
+    "iinput",
+    "new",
+    "no_stream",
+    *_documents.DOC_ALIASES,
+}
+
+
+_DOC_KEYS = {f.name for f in dataclasses.fields(DocQuery)}
 
 
 class Commands:
@@ -80,6 +98,11 @@ class Commands:
 
     def run(self, line: str, cell: str | None = None) -> Any:
         parsed = parse(line, self.shell.user_ns)
+        if parsed.command in _documents.COMMANDS:
+            if cell is not None and cell.strip() and parsed.command != "ingest":
+                body = expand(cell, self.shell.user_ns).strip()
+                parsed.text = f"{parsed.text}\n{body}".strip() if parsed.text else body
+            return _documents.COMMANDS[parsed.command](self, parsed, cell)
         if cell is not None and cell.strip():
             body = expand(cell, self.shell.user_ns).strip()
             parsed.text = f"{parsed.text}\n{body}".strip() if parsed.text else body
@@ -173,8 +196,12 @@ class Commands:
         """``--model`` and ``--system-prompt``/``--context``/``--iinput`` stick to the chat."""
         if "model" in p.options:
             self.chat.model = _alias(p.options["model"])
+        docs = {k: v for k, v in chat_opts.items() if k in _DOC_KEYS}
+        if docs:
+            self.chat.documents = dataclasses.replace(self.chat.documents, **docs)
         for key, value in chat_opts.items():
-            setattr(self.chat, key, value)
+            if key not in _DOC_KEYS:
+                setattr(self.chat, key, value)
 
     def _turn_options(self, p: Parsed) -> tuple[dict[str, Any], dict[str, Any], str, str | None]:
         """Split a turn's options and refuse every bad one before anything runs."""
@@ -183,11 +210,13 @@ class Commands:
         if unknown:
             raise InvalidOptionError(f"unknown option --{sorted(unknown)[0].replace('_', '-')}")
         # Text fields are text even when written as 5 or true; a None system prompt means none.
-        chat_opts = {
+        chat_opts: dict[str, Any] = {
             k: (None if k == "system_prompt" else "") if v is None else str(v)
             for k, v in p.options.items()
             if k in ("system_prompt", "context", "iinput")
         }
+        chat_opts.update(_documents.doc_options(p.options))
+        Chat(**{k: v for k, v in chat_opts.items() if k in _DOC_KEYS})  # refuse bad values now
         gen_opts = {k: v for k, v in p.options.items() if k not in _TURN_KEYS}
         GenerationParams.from_options(self.params, **gen_opts)  # refuse bad values up front
         fmt = str(p.options.get("format") or settings().output)

@@ -17,7 +17,7 @@ from typing import Any
 from IPython.core.displaypub import DisplayPublisher
 from IPython.display import display
 
-from ..response import Response
+from ..response import Response, source_line, sources_markdown
 
 
 def show_markdown(text: str) -> None:
@@ -67,14 +67,20 @@ class StreamDisplay:
     def finish(self, response: Response, shell: Any = None) -> None:
         """Show the final text (cleaning may have changed it) and, for code, the next cell."""
         note = "" if response.finish_reason != "cancelled" else "\n\n*[stopped]*"
+        # Answers made of the chunks themselves already are their sources.
+        sources = [] if "document_subset" in response.params else response.sources
         if self.fmt == "markdown":
-            self._show(response.text + note)
+            listed = sources_markdown(sources).rstrip()
+            self._show(response.text + note + (f"\n\n{listed}" if listed else ""))
         else:
             if not self.live or not self.text:
                 sys.stdout.write(response.text)
             elif self.text != response.text:  # cleaning changed it: show the final text
                 sys.stdout.write("\n" + response.text)
             sys.stdout.write(note.replace("*", "") + "\n")
+            if sources:
+                lines = (f"  {i}. {source_line(s)}" for i, s in enumerate(sources, 1))
+                sys.stdout.write("Sources:\n" + "\n".join(lines) + "\n")
             sys.stdout.flush()
         if self.fmt == "code" and shell is not None:
             shell.set_next_input(extract_code(response.text), replace=False)

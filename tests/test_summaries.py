@@ -11,7 +11,7 @@ from h2ogpt_jupyter.documents import Collection, Text, get_collection
 from h2ogpt_jupyter.documents.embeddings import get_embedder
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 from h2ogpt_jupyter.prompts import PRE_PROMPT_SUMMARY
-from h2ogpt_jupyter.summarize import extract, summarize
+from h2ogpt_jupyter.summaries import extract, summarize
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
 
