@@ -73,6 +73,10 @@ class H2OGPT(Configurable):
     userdata_dir = Unicode(
         help="Folder of the shared UserData collection, e.g. on a JupyterHub shared volume."
     ).tag(config=True)
+    chroma_url = Unicode(
+        help="Chroma server (e.g. 'http://127.0.0.1:8000') that holds every collection "
+        "instead of local folders; empty: local folders."
+    ).tag(config=True)
 
     @default("generation")
     def _generation(self) -> dict[str, Any]:
@@ -85,6 +89,10 @@ class H2OGPT(Configurable):
     @default("userdata_dir")
     def _userdata_dir(self) -> str:
         return _env("USERDATA_DIR")
+
+    @default("chroma_url")
+    def _chroma_url(self) -> str:
+        return _env("CHROMA_URL")
 
     @property
     def data_path(self) -> Path:

@@ -76,7 +76,8 @@ def summarize(
                 "lower max_new_tokens or load with a larger max_seq_len"
             )
         texts = shorter or [DOCS_JOINER.join(summaries)]  # every summary came back empty
-    job.progress("writing the summary")
+    if level:
+        job.progress("writing the summary")
     final = job.generate(texts[0], on_text)
     return job.result(final, [])
 
@@ -104,7 +105,8 @@ def extract(
     answers: list[str] = []
     last: Response | None = None
     for i, part in enumerate(texts, 1):
-        job.progress(f"extracting from part {i}/{len(texts)}")
+        if len(texts) > 1:
+            job.progress(f"extracting from part {i}/{len(texts)}")
         if on_text is not None and len(texts) > 1:
             on_text(("\n\n" if i > 1 else "") + f"**Part {i}**\n\n")
         last = job.generate(part, on_text)

@@ -408,3 +408,42 @@ def test_two_processes_ingesting_at_once_lose_nothing(tmp_path: Path) -> None:
     for tag, i in (("A", 11), ("B", 0), ("B", 7)):
         hit = docs.query(f"Process {tag} writes document {i}.", k=1)[0]
         assert hit.source == f"text:{tag}-{i}" and hit.distance == pytest.approx(0, abs=1e-4)
+
+
+def test_arxiv_ids_are_parsed_and_need_their_prefix() -> None:
+    from h2ogpt_jupyter.documents.inputs import arxiv_id, expand
+
+    assert arxiv_id("arxiv:2301.00001") == "2301.00001"
+    assert arxiv_id(" arXiv:2301.00001v2 ") == "2301.00001v2"
+    assert arxiv_id("ARXIV: 1412.1234") == "1412.1234"
+    assert arxiv_id("arxiv:hep-th/9901001") == "hep-th/9901001"
+    assert arxiv_id("arxiv:math.GT/0309136v1") == "math.GT/0309136v1"
+    for other in ("2301.00001", "arxiv:2313.00001", "arxiv:2301.001", "arxiv:2301.00001 and"):
+        assert arxiv_id(other) is None, other
+    items = expand(["arXiv:2301.00001v2", "arxiv:hep-th/9901001", "2301.00001", "arxiv:99"])
+    assert [(i.source, i.kind, i.url) for i in items[:2]] == [
+        ("arxiv:2301.00001v2", "url", "https://arxiv.org/pdf/2301.00001v2"),
+        ("arxiv:hep-th/9901001", "url", "https://arxiv.org/pdf/hep-th/9901001"),
+    ]
+    assert items[2].kind == "text"  # a bare id could be any number: it stays text
+    assert (items[3].kind, items[3].message[:16]) == ("error", "not an arXiv id ")
+
+
+def test_arxiv_offline_is_a_per_paper_error(
+    col: Collection, web: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy nobody listens on makes every https request fail as offline, on any machine.
+    for name in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    report = col.add(["arxiv:2301.00001", f"{web}/page.html", "arXiv:2301.0001x"])
+    assert [(f.source, f.status) for f in report.files] == [
+        ("arxiv:2301.00001", "error"),
+        (f"{web}/page.html", "added"),
+        ("arXiv:2301.0001x", "error"),
+    ]
+    message = report.files[0].message
+    assert message.startswith("https://arxiv.org/pdf/2301.00001: could not fetch")
+    assert "offline?" in message and "\n" not in message
+    assert [Path(s["source"]).name for s in col.sources()] == ["page.html"]

@@ -39,7 +39,7 @@ def test_a_short_document_is_summarized_in_one_streamed_call(manager, tiny, col)
     streamed: list[str] = []
     response = summarize(
         col,
-        sources="text:short",
+        sources="short",
         model="tiny",
         manager=manager,
         max_new_tokens=6,
@@ -55,7 +55,7 @@ def test_a_long_document_goes_through_map_reduce(manager, small, col) -> None:
     progress: list[str] = []
     response = summarize(
         col,
-        sources="text:long",
+        sources="long",
         model="small",
         manager=manager,
         max_new_tokens=12,
@@ -78,7 +78,7 @@ def test_extract_answers_every_part(manager, small, col) -> None:
     response = extract(
         "the decisions",
         col,
-        sources=["text:long"],
+        sources=["long"],
         model="small",
         manager=manager,
         max_new_tokens=8,

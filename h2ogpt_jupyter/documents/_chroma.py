@@ -9,6 +9,9 @@ later asked to embed text. So every collection is created and opened with
 process that opens the collection without this package gets an error instead of a download,
 and one with it embeds with the local sentence-transformers folder. Our own code always
 passes vectors, so this function is a guard more than a path.
+
+Clients are ``PersistentClient`` s on local folders, or ``HttpClient`` s on a Chroma server when
+one is configured (see :mod:`._names` for which database holds what there).
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from ..errors import H2OGPTError
+from ..errors import H2OGPTError, InvalidOptionError
+from ._names import Place
 
 EF_NAME = "h2ogpt-jupyter-local"
 
@@ -65,15 +69,27 @@ class LocalEmbeddingFunction(EmbeddingFunction[Documents]):
         return None
 
 
-_clients: dict[str, Any] = {}
+_clients: dict[Any, Any] = {}
 _lock = threading.Lock()
 
 
-def client(path: Path) -> Any:
-    """One ``PersistentClient`` per folder in this process, telemetry off."""
-    key = str(path.expanduser().resolve())
+def client(where: Place | Path, *, create: bool = True) -> Any:
+    """The Chroma client for a place, cached per process; telemetry off.
+
+    A local folder gets a ``PersistentClient``; a server place an ``HttpClient`` bound to its
+    tenant and database. With ``create=False`` a place holding nothing yet (no folder, no
+    database) gives ``None`` instead of being created.
+    """
+    if isinstance(where, Path):
+        where = Place(folder=where)
+    if where.url:
+        return _server_client(where, create)
+    assert where.folder is not None
+    key = str(where.folder.expanduser().resolve())
     with _lock:
         if key not in _clients:
+            if not create and not (Path(key) / "chroma.sqlite3").exists():
+                return None
             try:
                 Path(key).mkdir(parents=True, exist_ok=True)
                 _clients[key] = chromadb.PersistentClient(
@@ -84,6 +100,88 @@ def client(path: Path) -> Any:
             except Exception as exc:
                 raise H2OGPTError(f"cannot open collections at {key}: {exc}") from exc
         return _clients[key]
+
+
+def parse_url(url: str) -> tuple[str, int, bool]:
+    """Host, port and TLS flag of a Chroma server URL (``http://host:8000``, ``https://h``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidOptionError(
+            f"bad Chroma server URL {url!r}: expected http://host:port or https://host"
+        )
+    if parts.path.strip("/"):
+        raise InvalidOptionError(f"bad Chroma server URL {url!r}: give no path, only host:port")
+    ssl = parts.scheme == "https"
+    try:
+        port = parts.port or (443 if ssl else 8000)
+    except ValueError:
+        raise InvalidOptionError(f"bad Chroma server URL {url!r}: bad port") from None
+    return parts.hostname, port, ssl
+
+
+def _server_settings(host: str, port: int, ssl: bool) -> Settings:
+    return Settings(
+        anonymized_telemetry=False,
+        chroma_api_impl="chromadb.api.fastapi.FastAPI",
+        chroma_server_host=host,
+        chroma_server_http_port=port,
+        chroma_server_ssl_enabled=ssl,
+    )
+
+
+def unreachable(url: str, exc: BaseException) -> H2OGPTError:
+    """The one-line error for a server that cannot be reached or answers strangely."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return H2OGPTError(
+        f"cannot reach the Chroma server at {url} ({reason}); is it running? "
+        "(set by H2OGPT_CHROMA_URL or the chroma_url setting)"
+    )
+
+
+def _server_client(where: Place, create: bool) -> Any:
+    key = (where.url, where.tenant, where.database)
+    with _lock:
+        if key in _clients:
+            return _clients[key]
+        host, port, ssl = parse_url(where.url)
+
+        def connect() -> Any:
+            return chromadb.HttpClient(
+                host=host,
+                port=port,
+                ssl=ssl,
+                settings=_server_settings(host, port, ssl),
+                tenant=where.tenant,
+                database=where.database,
+            )
+
+        try:
+            try:
+                made = connect()  # checks the server, the tenant and the database
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise
+                if not create:
+                    return None
+                _create_database(where, host, port, ssl)
+                made = connect()
+        except H2OGPTError:
+            raise
+        except Exception as exc:
+            raise unreachable(where.url, exc) from exc
+        _clients[key] = made
+        return made
+
+
+def _create_database(where: Place, host: str, port: int, ssl: bool) -> None:
+    admin = chromadb.AdminClient(_server_settings(host, port, ssl))
+    try:
+        admin.create_database(where.database, tenant=where.tenant)
+    except Exception as exc:
+        if "already exists" not in str(exc):  # another process made it first: fine
+            raise
 
 
 def forget(path: Path) -> None:

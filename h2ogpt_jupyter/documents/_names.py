@@ -1,17 +1,33 @@
 """Where collections live and how things in them are named.
 
-``UserData`` is shared: it lives at ``H2OGPT_USERDATA_DIR`` (default ``<data_dir>/userdata``),
-a folder every user of a JupyterHub can be pointed at. ``MyData`` and any other name are
-personal, under ``<data_dir>/collections``. ``LLM`` and ``ChatLLM`` are h2oGPT's no-document
-modes, so they cannot name a collection. Record ids derive from the source name, so writing
-the same source twice overwrites instead of duplicating.
+Locally, ``UserData`` is shared: it lives at ``H2OGPT_USERDATA_DIR`` (default
+``<data_dir>/userdata``), a folder every user of a JupyterHub can be pointed at. ``MyData`` and
+any other name are personal, under ``<data_dir>/collections``.
+
+With a Chroma server (``H2OGPT_CHROMA_URL`` or the ``chroma_url`` setting) every collection lives
+on it instead, and the split is made with Chroma *databases*, the namespaces inside a tenant:
+``UserData`` sits under its own name in Chroma's ``default_database`` — the place any other
+Chroma client looks first, so it is shared as-is — while each user's personal collections sit in
+a database of their own, ``h2ogpt-user-<user>`` (the JupyterHub user, else the login name). So
+two users' ``MyData`` never meet, collection names stay exactly what the user typed (no prefix
+to parse or to eat into the name length), and one ``list_databases`` shows an admin every user.
+Tenants are left alone: Chroma ties them to authentication and quotas, which belong to whoever
+runs the server. A database is a namespace, not a permission: on a server without auth, anyone
+who can reach it can read any database.
+
+``LLM`` and ``ChatLLM`` are h2oGPT's no-document modes, so they cannot name a collection. Record
+ids derive from the source name, so writing the same source twice overwrites instead of
+duplicating. Collection names never contain a dot; Chroma collections whose names do
+(``NAME.docs`` and the staging copies of a re-embedding) belong to another collection.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidOptionError
@@ -20,7 +36,36 @@ USERDATA = "UserData"
 MYDATA = "MyData"
 MODES = ("LLM", "ChatLLM")
 DOCS_SUFFIX = ".docs"
+DEFAULT_TENANT = "default_tenant"  # Chroma's own defaults
+DEFAULT_DATABASE = "default_database"
+USER_DATABASE_PREFIX = "h2ogpt-user-"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,61}[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a collection's Chroma collections are: a local folder, or a database on a
+    Chroma server."""
+
+    folder: Path | None = None
+    url: str = ""
+    tenant: str = DEFAULT_TENANT
+    database: str = DEFAULT_DATABASE
+
+    @property
+    def label(self) -> str:
+        """The place as shown to users: the folder, or ``<url>/<tenant>/<database>``."""
+        if self.url:
+            return f"{self.url.rstrip('/')}/{self.tenant}/{self.database}"
+        return str(self.folder)
+
+
+def chroma_url() -> str:
+    """The configured Chroma server, or '' for local folders."""
+    from ..config import settings
+
+    value = getattr(settings(), "chroma_url", "") or os.environ.get("H2OGPT_CHROMA_URL", "")
+    return str(value).strip()
 
 
 def personal_path() -> Path:
@@ -39,8 +84,50 @@ def userdata_path() -> Path:
 
 
 def location(name: str) -> Path:
-    """Where the collection ``name`` is kept (the shared folder for ``UserData``)."""
+    """The local folder the collection ``name`` is kept in (the shared one for ``UserData``)."""
     return userdata_path() if name == USERDATA else personal_path()
+
+
+def user_name() -> str:
+    """Who owns personal collections on a server: the JupyterHub user, else the login."""
+    found = os.environ.get("JUPYTERHUB_USER", "").strip()
+    if found:
+        return found
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return f"uid{os.getuid()}"
+
+
+def personal_database(user: str | None = None) -> str:
+    """The server database of ``user`` 's personal collections.
+
+    Chroma names allow ``[A-Za-z0-9_-]`` (and dots, avoided here); other characters become
+    ``_`` and a hash of the real name is appended, so ``a@x`` and ``a_x`` stay apart.
+    """
+    user = user_name() if user is None else user
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", user).strip("_-")[:100]
+    if safe and safe == user:
+        return USER_DATABASE_PREFIX + safe
+    digest = hashlib.sha256(user.encode("utf-8")).hexdigest()[:8]
+    return f"{USER_DATABASE_PREFIX}{safe}-{digest}" if safe else USER_DATABASE_PREFIX + digest
+
+
+def place(name: str) -> Place:
+    """Where the collection ``name`` lives now: on the configured server, else locally."""
+    url = chroma_url()
+    if url:
+        database = DEFAULT_DATABASE if name == USERDATA else personal_database()
+        return Place(url=url, database=database)
+    return Place(folder=location(name))
+
+
+def personal_place() -> Place:
+    return place(MYDATA)
+
+
+def shared_place() -> Place:
+    return place(USERDATA)
 
 
 def check_name(name: str) -> str:

@@ -1,6 +1,8 @@
-"""The collections that exist, here and in the shared folder; deleting one.
+"""The collections that exist, here and in the shared place; deleting one.
 
-Listing opens no embedding model and creates no folder, so it is cheap to call from a magic.
+Listing opens no embedding model and creates no folder or server database, so it is cheap to
+call from a magic. The same code serves local folders and a Chroma server: only the places
+differ (see :mod:`._names`).
 """
 
 from __future__ import annotations
@@ -8,24 +10,31 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import H2OGPTError
-from ._names import DOCS_SUFFIX, USERDATA, check_name, location, personal_path, userdata_path
+from ._names import DOCS_SUFFIX, USERDATA, Place, check_name, personal_place, place, shared_place
 
 
 def list_collections() -> list[dict[str, Any]]:
-    """Every collection here and in the shared folder: name, scope, documents, chunks,
-    embedding model and path. Opens no embedding model and creates nothing."""
+    """Every collection here and in the shared place: name, scope, documents, chunks,
+    embedding model and path (a folder, or ``<server>/<tenant>/<database>``). Opens no
+    embedding model and creates nothing."""
     from . import _chroma
 
     rows = []
-    for scope, path in (("personal", personal_path()), ("shared", userdata_path())):
-        if not (path / "chroma.sqlite3").exists():
+    for scope, where in (("personal", personal_place()), ("shared", shared_place())):
+        client = _chroma.client(where, create=False)
+        if client is None:
             continue
-        client = _chroma.client(path)
-        for col in client.list_collections():
+        for col in _listed(client, where):
             name = getattr(col, "name", col)
-            if name.endswith(DOCS_SUFFIX) or (scope == "shared") != (name == USERDATA):
+            # Dotted names are parts of a collection (NAME.docs, re-embedding copies).
+            if "." in name or (scope == "shared") != (name == USERDATA):
                 continue
-            chunks = client.get_collection(name, embedding_function=_ef())
+            try:
+                chunks = client.get_collection(name, embedding_function=_ef())
+            except Exception as exc:
+                if _chroma.is_not_found(exc):  # deleted or being swapped since the listing
+                    continue
+                raise
             documents, count = _stats(client, name)
             rows.append(
                 {
@@ -34,10 +43,21 @@ def list_collections() -> list[dict[str, Any]]:
                     "documents": documents,
                     "chunks": count,
                     "embedding_model": (chunks.metadata or {}).get("embedding_model", ""),
-                    "path": str(path),
+                    "path": where.label,
                 }
             )
     return sorted(rows, key=lambda r: (r["scope"] != "shared", r["name"]))
+
+
+def _listed(client: Any, where: Place) -> list[Any]:
+    from . import _chroma
+
+    try:
+        return list(client.list_collections())
+    except Exception as exc:
+        if where.url:
+            raise _chroma.unreachable(where.url, exc) from exc
+        raise
 
 
 def _ef() -> Any:
@@ -57,22 +77,25 @@ def _stats(client: Any, name: str) -> tuple[int, int]:
 
 
 def delete_collection(name: str) -> None:
-    """Delete the collection ``name`` and everything in it."""
+    """Delete the collection ``name`` and everything in it (with any half-finished
+    re-embedding copies)."""
     from . import _chroma
+    from ._migrate import companions, finish
 
     name = check_name(name)
-    path = location(name)
-    if not (path / "chroma.sqlite3").exists():
+    client = _chroma.client(place(name), create=False)
+    if client is None:
         raise H2OGPTError(f"no collection named '{name}'")
-    client = _chroma.client(path)
+    finish(client, name)  # a swap cut short: the collection exists, under its staging name
     try:
         client.delete_collection(name)
     except Exception as exc:
         if _chroma.is_not_found(exc):
             raise H2OGPTError(f"no collection named '{name}'") from None
         raise H2OGPTError(f"cannot delete collection '{name}': {exc}") from exc
-    try:
-        client.delete_collection(name + DOCS_SUFFIX)
-    except Exception as exc:
-        if not _chroma.is_not_found(exc):
-            raise
+    for other in (name + DOCS_SUFFIX, *companions(name)):
+        try:
+            client.delete_collection(other)
+        except Exception as exc:
+            if not _chroma.is_not_found(exc):
+                raise

@@ -1,14 +1,19 @@
 """What the user handed to ``add``, turned into a flat list of sources.
 
-Files and folders (recursive), globs (``reports/**/*.pdf``), URLs and pasted text all become
-:class:`Item` s with a stable ``source`` name — the key a document is known by, re-ingested
-under, deleted by and cited as. Paths are resolved to real absolute paths, so ``a/../b.txt``
-and ``b.txt`` are one source while two ``notes.md`` in different folders are two. Anything
-that cannot be found becomes an error item here, so the batch goes on.
+Files and folders (recursive), globs (``reports/**/*.pdf``), URLs, arXiv ids and pasted text
+all become :class:`Item` s with a stable ``source`` name — the key a document is known by,
+re-ingested under, deleted by and cited as. Paths are resolved to real absolute paths, so
+``a/../b.txt`` and ``b.txt`` are one source while two ``notes.md`` in different folders are
+two. Anything that cannot be found becomes an error item here, so the batch goes on.
 
 A plain string is a path when it names an existing file or folder, contains a glob pattern, a
 path separator or a known file suffix; otherwise it is pasted text. Wrap text in :class:`Text`
 to say so explicitly (and to give it a name).
+
+``arxiv:2301.00001`` (any case of the prefix, optionally with a version such as ``v2``, or an
+old-style id like ``arxiv:hep-th/9901001``) fetches the paper's PDF from arxiv.org and is known
+by that name; a mistyped one is an error item, not pasted text. The prefix is required: a bare
+``2301.00001`` could as well be a number in a sentence, so it stays text.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +32,14 @@ from .parsers import NOT_SUPPORTED, ParseError, supported_suffixes
 SKIP_DIRS = {"__pycache__", "node_modules", ".ipynb_checkpoints", ".git", ".venv", "venv"}
 TEXT_NAMES = {"readme", "license", "licence", "makefile", "dockerfile", "changelog", "notice"}
 _GLOB_CHARS = set("*?[")
+ARXIV_PDF = "https://arxiv.org/pdf/"
+# New-style ids are YYMM.NNNN (to 2014) or YYMM.NNNNN; old-style ones archive[.XX]/YYMMNNN.
+_ARXIV = re.compile(
+    r"arxiv:\s*(?P<id>(?:\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})"
+    r"(?:v\d+)?)",
+    re.IGNORECASE,
+)
+_ARXIV_LIKE = re.compile(r"arxiv:\s*\S+", re.IGNORECASE)  # meant as an id, maybe mistyped
 
 
 @dataclass(frozen=True)
@@ -47,13 +61,17 @@ Input = str | os.PathLike | Text  # what add() accepts, alone or in a list
 
 @dataclass
 class Item:
-    """One source to ingest: ``kind`` is file, url, text, or error / skipped (with message)."""
+    """One source to ingest: ``kind`` is file, url, text, or error / skipped (with message).
+
+    A URL item fetches ``url`` when set (an arXiv id's PDF), else its ``source``.
+    """
 
     source: str
     kind: str
     path: Path | None = None
     text: str | None = None
     message: str = ""
+    url: str | None = None
 
     @property
     def name(self) -> str:
@@ -65,6 +83,17 @@ class Item:
 
 def _is_url(value: str) -> bool:
     return value.startswith(("http://", "https://"))
+
+
+def arxiv_id(value: str) -> str | None:
+    """The arXiv id in ``arxiv:<id>`` (e.g. ``2301.00001v2``), or None for anything else."""
+    found = _ARXIV.fullmatch(value.strip())
+    return found.group("id") if found else None
+
+
+def arxiv_item(paper: str) -> Item:
+    """The paper ``paper`` (an arXiv id) as a source named ``arxiv:<id>``."""
+    return Item(f"arxiv:{paper}", "url", url=ARXIV_PDF + paper)
 
 
 def _looks_like_path(value: str) -> bool:
@@ -145,6 +174,11 @@ def expand(inputs: Input | Iterable[Input]) -> list[Item]:
             items.append(Item(repr(value)[:80], "error", message="not a path, URL or text"))
         elif _is_url(value.strip()):
             items.append(Item(value.strip(), "url"))
+        elif (paper := arxiv_id(value)) is not None:
+            items.append(arxiv_item(paper))
+        elif _ARXIV_LIKE.fullmatch(value.strip()):
+            message = "not an arXiv id (expected e.g. arxiv:2301.00001 or arxiv:2301.00001v2)"
+            items.append(Item(value.strip(), "error", message=message))
         elif _looks_like_path(value):
             items.extend(_from_path(value))
         elif value.strip():
@@ -201,8 +235,14 @@ def read_item(item: Item, max_bytes: int) -> tuple[bytes, str, dict[str, Any]]:
         data = read_limited(item.path, max_bytes)
         return data, item.path.name, {}
     if item.kind == "url":
-        data, name = fetch(item.source, max_bytes)
-        return data, name, {"url": item.source}
+        url = item.url or item.source
+        try:
+            data, name = fetch(url, max_bytes)
+        except ParseError as exc:
+            if url == item.source:
+                raise
+            raise ParseError(f"{url}: {exc}") from None  # the source name is not the URL
+        return data, name, {"url": url}
     if item.kind == "text" and item.text is not None:
         data = item.text.encode("utf-8")
         if len(data) > max_bytes:

@@ -1,5 +1,5 @@
 """Document collections in Chroma, as in h2oGPT: ``UserData`` (shared), ``MyData`` and named
-ones (personal); see :mod:`._names` for where each lives.
+ones (personal); see :mod:`._names` for where each lives (local folders, or a Chroma server).
 
 Each collection is two Chroma collections: ``NAME`` holds the chunks and their vectors,
 ``NAME.docs`` holds whole parsed pages (for summaries) and one manifest record per source.
@@ -8,6 +8,10 @@ current chunks, so it is the commit: queries only return chunks of that version.
 half-written ingest, a replacement in progress or a delete cut short is therefore never
 visible, and running the same ``add`` again finishes it (ids are deterministic, writes are
 upserts).
+
+A collection holds one embedding model's vectors; :meth:`Collection.reembed` moves it to
+another model without a window in which it is half one and half the other (see
+:mod:`._migrate`).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from ._names import (
     MYDATA,
     USERDATA,
     check_name,
-    location,
     manifest_id,
+    place,
 )
 from .catalog import delete_collection, list_collections
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
@@ -46,8 +50,9 @@ class Collection:
 
     ``hf_embedding_model`` names a local sentence-transformers folder (default: the model the
     collection was built with if it is on this machine, else the configured or packaged one).
-    Asking for a different model than the collection's is refused: its vectors would not be
-    comparable.
+    Asking for a different model than the collection's is refused, as its vectors would not
+    be comparable, unless ``reembed=True``: then every stored chunk is re-embedded with the
+    new model first (see :meth:`reembed`).
     """
 
     def __init__(
@@ -57,49 +62,48 @@ class Collection:
         hf_embedding_model: str | os.PathLike[str] | None = None,
         embedder: Embedder | None = None,
         create: bool = True,
+        reembed: bool = False,
     ) -> None:
-        from . import _chroma
-        from .embeddings import get_embedder, model_id, resolve_model_path
+        from . import _chroma, _migrate
+        from .embeddings import get_embedder, resolve_model_path
 
         self.name = check_name(name)
-        self.path = location(self.name)
-        if not create and not (self.path / "chroma.sqlite3").exists():
+        self.place = place(self.name)
+        self.path: Path | None = self.place.folder  # None on a Chroma server
+        client = _chroma.client(self.place, create=create)
+        if client is None:
             raise H2OGPTError(f"no collection named '{self.name}'")
-        self._client = _chroma.client(self.path)
+        self._client = client
         self._ef = _chroma.LocalEmbeddingFunction()
-        try:
-            self._chunks = self._client.get_collection(self.name, embedding_function=self._ef)
-        except Exception as exc:
-            if not _chroma.is_not_found(exc):
-                raise H2OGPTError(f"cannot open collection '{self.name}': {exc}") from exc
-            if not create:
-                raise H2OGPTError(f"no collection named '{self.name}'") from None
-            self._chunks = None
-        stored = (self._chunks.metadata or {}) if self._chunks is not None else {}
+        found = _migrate.open_chunks(self._client, self.name, self.place, self._ef)
+        if found is None and not create:
+            raise H2OGPTError(f"no collection named '{self.name}'")
+        existed = found is not None
+        stored = (found.metadata or {}) if found is not None else {}
         stored_id = stored.get("embedding_model", "")
         if embedder is None and hf_embedding_model is None and stored_id:
-            hint = stored.get("embedding_path", "")
-            if hint and Path(hint).is_dir() and model_id(hint) == stored_id:
-                hf_embedding_model = hint
+            hf_embedding_model = _migrate.recorded_model(stored)
         if embedder is None:
             embedder = get_embedder(resolve_model_path(hf_embedding_model))
         self.embedder = embedder
         self._ef.model_path, self._ef.model_id = str(embedder.path), embedder.model_id
-        if self._chunks is None:
+        self._chunks: Any = found
+        if found is None:
             self._chunks = self._client.get_or_create_collection(
                 self.name,
                 embedding_function=self._ef,
                 metadata=self._model_metadata(),
                 configuration={"hnsw": {"space": "l2"}},
             )
-        elif stored_id != embedder.model_id:
-            self._adopt_or_refuse(stored)
         self._docs = self._client.get_or_create_collection(
             self.name + DOCS_SUFFIX, embedding_function=self._ef
         )
+        if existed and stored_id != embedder.model_id:
+            self._adopt_or_refuse(stored, reembed)
 
     def __repr__(self) -> str:
-        return f"Collection({self.name!r}, model={self.embedder.model_id!r}, path='{self.path}')"
+        where = self.place.label
+        return f"Collection({self.name!r}, model={self.embedder.model_id!r}, path='{where}')"
 
     def _model_metadata(self, previous: dict[str, Any] | None = None) -> dict[str, Any]:
         from datetime import datetime, timezone
@@ -115,18 +119,56 @@ class Collection:
         )
         return meta
 
-    def _adopt_or_refuse(self, stored: dict[str, Any]) -> None:
-        """An empty collection takes the new model; one with chunks refuses it."""
+    def _adopt_or_refuse(self, stored: dict[str, Any], reembed: bool) -> None:
+        """An empty collection takes the new model; one with chunks is re-embedded when asked
+        to, and refuses the model otherwise."""
         if self._chunks.count() == 0:
             self._chunks.modify(metadata=self._model_metadata(stored))
+            return
+        if reembed:
+            self.reembed(embedder=self.embedder)
             return
         built, where = stored.get("embedding_model", "?"), stored.get("embedding_path", "")
         raise H2OGPTError(
             f"collection '{self.name}' was built with embedding model {built}, not "
             f"{self.embedder.model_id}: vectors from different models cannot be compared. Use "
-            f"hf_embedding_model={where or '<the folder of ' + built + '>'!r}, or delete the "
-            "collection and ingest again with the new model."
+            f"hf_embedding_model={where or '<the folder of ' + built + '>'!r}, or re-embed "
+            "the collection with the new model: get_collection(..., reembed=True) or "
+            ".reembed(hf_embedding_model=...)."
         )
+
+    def reembed(
+        self,
+        hf_embedding_model: str | os.PathLike[str] | None = None,
+        *,
+        embedder: Embedder | None = None,
+        progress: bool | None = None,
+    ) -> int:
+        """Re-embed every stored chunk with another model and make it the collection's model.
+
+        The chunks' text is in the collection, so no file is read again. The new vectors are
+        built beside the old ones and swapped in at the end: the collection stays usable with
+        the old model until then, and a crash mid-way leaves it whole with one model or the
+        other. Do not add to or delete from it meanwhile, and open it again in other kernels
+        (and other ``Collection`` objects of it) afterwards: their handles point to the old
+        copy, which is deleted. Returns the chunks re-embedded (0 if already in that model).
+        """
+        from . import _chroma, _migrate
+        from .embeddings import get_embedder, resolve_model_path
+
+        if embedder is None:
+            embedder = get_embedder(resolve_model_path(hf_embedding_model))
+        load = getattr(embedder, "load", None)
+        if load is not None:
+            load()  # a missing or broken model fails here, before anything is copied
+        done = _migrate.reembed(self._client, self.name, embedder, progress=progress)
+        self.embedder = embedder
+        self._ef = _chroma.LocalEmbeddingFunction(str(embedder.path), embedder.model_id)
+        self._chunks = self._client.get_collection(self.name, embedding_function=self._ef)
+        self._docs = self._client.get_collection(
+            self.name + DOCS_SUFFIX, embedding_function=self._ef
+        )
+        return done
 
     @property
     def model_id(self) -> str:
@@ -190,11 +232,13 @@ class Collection:
 
     def _resolve(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Stored sources (with their manifests) for what the user typed: the exact name, the
-        real path of a relative or ``../`` path, or a unique tail such as a file name."""
+        real path of a relative or ``../`` path, the name given to a pasted text, or a unique
+        tail such as a file name."""
         wanted = {name: [name] for name in names}
         for name, candidates in wanted.items():
-            if not name.startswith(("text:", "http://", "https://")):
+            if not name.startswith(("text:", "http://", "https://", "arxiv:")):
                 candidates.append(str(Path(name).expanduser().resolve()))
+                candidates.append(f"text:{name}")
         known = self._manifests([c for cs in wanted.values() for c in cs])  # by id: cheap
         everything: dict[str, dict[str, Any]] | None = None
         found: dict[str, dict[str, Any]] = {}
@@ -322,10 +366,12 @@ class Collection:
 
     def vacuum(self) -> int:
         """Delete leftovers no manifest points to (from an ingest or delete that was cut
-        short); they are already invisible, this only frees the space. Returns records
-        removed."""
+        short) and the old copy a cut-short re-embedding left; they are already invisible,
+        this only frees the space. Returns records removed."""
+        from ._migrate import drop_retired
+
         manifests = self._manifests()
-        removed = 0
+        removed = drop_retired(self._client, self.name)
         for target, where in ((self._chunks, None), (self._docs, {"kind": "page"})):
             stale: list[str] = []
             offset, page = 0, 5000
@@ -355,10 +401,11 @@ class Collection:
             "documents": len(manifests),
             "chunks": sum(int(m.get("chunks", 0)) for m in manifests.values()),
             "embedding_model": self.embedder.model_id,
-            "path": str(self.path),
+            "path": self.place.label,
         }
 
 
 def get_collection(name: str = MYDATA, *, create: bool = True, **options: Any) -> Collection:
-    """Open (by default creating) the collection ``name``; options as for :class:`Collection`."""
+    """Open (by default creating) the collection ``name``; options as for :class:`Collection`,
+    e.g. ``hf_embedding_model=..., reembed=True`` to move it to another embedding model."""
     return Collection(name, create=create, **options)

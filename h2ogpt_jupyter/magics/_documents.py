@@ -8,7 +8,6 @@ comma-separated or a ``{list}``).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -221,7 +220,7 @@ def _summary_action(cmds: Commands, p: Parsed, *, extract: bool) -> None:
 
 def _progress() -> Callable[[str], None]:
     def report(message: str) -> None:
-        print(f"… {message}", file=sys.stderr, flush=True)
+        print(f"… {message}", flush=True)
 
     return report
 
