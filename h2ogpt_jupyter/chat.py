@@ -91,8 +91,8 @@ class Chat:
             context=self.context,
             iinput=self.iinput,
             text_context_list=self.text_context_list,
-            pre_prompt_query=texts.get("pre_prompt_query", self.pre_prompt_query),
-            prompt_query=texts.get("prompt_query", self.prompt_query),
+            pre_prompt_query=_configured(texts, "pre_prompt_query", self.pre_prompt_query),
+            prompt_query=_configured(texts, "prompt_query", self.prompt_query),
         )
 
     def prompt(self, instruction: str, **options: Any) -> str:
@@ -279,6 +279,17 @@ class _Plan:
     model: LoadedModel | None
     built: conversation.BuiltPrompt | None
     hits: list[Any]
+
+
+def _configured(given: dict[str, Any], name: str, own: str | None) -> str | None:
+    """A query sentence: this turn's, else the chat's, else ``c.H2OGPT.<name>``, else None
+    (h2oGPT's own)."""
+    value = given.get(name, own)
+    if value is None:
+        from .config import settings
+
+        value = getattr(settings(), name)
+    return value
 
 
 def _params(params: GenerationParams | dict[str, Any] | None) -> GenerationParams:

@@ -94,6 +94,37 @@ class H2OGPT(Configurable):
     def _chroma_url(self) -> str:
         return _env("CHROMA_URL")
 
+    pre_prompt_query = Unicode(
+        None,
+        allow_none=True,
+        help="Sentence before the documents in a question (None: h2oGPT's; e.g. another language).",
+    ).tag(config=True)
+    prompt_query = Unicode(
+        None, allow_none=True, help="Sentence after the documents, before the question."
+    ).tag(config=True)
+    pre_prompt_summary = Unicode(
+        None, allow_none=True, help="Sentence before the text to summarize or extract from."
+    ).tag(config=True)
+    prompt_summary = Unicode(
+        None, allow_none=True, help="Sentence after the text to summarize or extract from."
+    ).tag(config=True)
+
+    @default("pre_prompt_query")
+    def _pre_prompt_query(self) -> str | None:
+        return os.environ.get("H2OGPT_PRE_PROMPT_QUERY")
+
+    @default("prompt_query")
+    def _prompt_query(self) -> str | None:
+        return os.environ.get("H2OGPT_PROMPT_QUERY")
+
+    @default("pre_prompt_summary")
+    def _pre_prompt_summary(self) -> str | None:
+        return os.environ.get("H2OGPT_PRE_PROMPT_SUMMARY")
+
+    @default("prompt_summary")
+    def _prompt_summary(self) -> str | None:
+        return os.environ.get("H2OGPT_PROMPT_SUMMARY")
+
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()

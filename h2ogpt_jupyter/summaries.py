@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import conversation, prompts
 from .chat import Chat
+from .config import settings
 from .conversation import TurnInput
 from .errors import H2OGPTError, InvalidOptionError
 from .manager import ModelManager, get_manager
@@ -136,8 +137,9 @@ class _Job:
         from .doc_query import DocQuery
 
         options = dict(options)
-        self.pre = options.pop("pre_prompt_summary", None)
-        self.post = options.pop("prompt_summary", None)
+        configured = settings()
+        self.pre = options.pop("pre_prompt_summary", None) or configured.pre_prompt_summary
+        self.post = options.pop("prompt_summary", None) or configured.prompt_summary
         self.system_prompt = options.pop("system_prompt", "auto")
         self.params = GenerationParams.from_options(**options)
         self.focus = focus

@@ -177,3 +177,15 @@ def test_saved_chat_keeps_its_document_settings(manager, tiny) -> None:
     )
     again = Chat.from_dict(chat.to_dict(), manager=manager)
     assert again.documents == chat.documents and again.prompt_query == "Answer:"
+
+
+def test_query_sentences_come_from_config(chat: Chat, monkeypatch) -> None:
+    from h2ogpt_jupyter import config
+
+    monkeypatch.setenv("H2OGPT_PRE_PROMPT_QUERY", "Lee lo siguiente:")
+    monkeypatch.setenv("H2OGPT_PROMPT_QUERY", "Responde en español a:")
+    monkeypatch.setattr(config, "_settings", None)
+    prompt = chat.send(FACTS["food.txt"]).prompt
+    assert "Lee lo siguiente:" in prompt and "Responde en español a:" in prompt
+    chat.prompt_query = "Answer:"  # the chat's own setting wins over config
+    assert "Answer:" in chat.send(FACTS["food.txt"]).prompt

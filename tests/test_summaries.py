@@ -108,3 +108,12 @@ def test_summary_sources_render_once_per_document(manager, tiny, col) -> None:
     pages = [Page("/d/report.pdf", n, "x") for n in (1, 2, 3)] + [Page("/d/a.md", None, "y")]
     text = sources_markdown(pages)
     assert "`/d/report.pdf` pp.1–3" in text and text.count("report.pdf") == 1
+
+
+def test_summary_sentences_come_from_config(manager, tiny, col, monkeypatch) -> None:
+    from h2ogpt_jupyter import config
+
+    monkeypatch.setenv("H2OGPT_PROMPT_SUMMARY", "Résume en français.")
+    monkeypatch.setattr(config, "_settings", None)
+    response = summarize(col, sources="short", model="tiny", manager=manager, max_new_tokens=4)
+    assert "Résume en français." in response.prompt
