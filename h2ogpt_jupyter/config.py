@@ -94,6 +94,15 @@ class H2OGPT(Configurable):
     def _chroma_url(self) -> str:
         return _env("CHROMA_URL")
 
+    allow_upload_to_user_data = Bool(
+        help="Whether this user may add to, delete from or re-embed the shared UserData "
+        "collection (h2oGPT's option of the same name); reading it is always allowed."
+    ).tag(config=True)
+
+    @default("allow_upload_to_user_data")
+    def _allow_upload_to_user_data(self) -> bool:
+        return _env("ALLOW_UPLOAD_TO_USER_DATA", "1").lower() not in ("0", "false", "no", "off")
+
     pre_prompt_query = Unicode(
         None,
         allow_none=True,

@@ -447,3 +447,27 @@ def test_arxiv_offline_is_a_per_paper_error(
     assert message.startswith("https://arxiv.org/pdf/2301.00001: could not fetch")
     assert "offline?" in message and "\n" not in message
     assert [Path(s["source"]).name for s in col.sources()] == ["page.html"]
+
+
+def test_userdata_can_be_made_read_only_for_users(
+    tiny: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from h2ogpt_jupyter import config
+
+    shared = get_collection("UserData", embedder=tiny)
+    assert shared.add(Text("The VPN gateway is vpn.example.org.", name="vpn")).ok
+    monkeypatch.setenv("H2OGPT_ALLOW_UPLOAD_TO_USER_DATA", "0")
+    monkeypatch.setattr(config, "_settings", None)
+    reader = get_collection("UserData", embedder=tiny)
+    assert reader.query("The VPN gateway is vpn.example.org.", k=1)[0].source == "text:vpn"
+    for change in (
+        lambda: reader.add(Text("mine", name="mine")),
+        lambda: reader.delete("vpn"),
+        lambda: reader.vacuum(),
+        lambda: delete_collection("UserData"),
+    ):
+        with pytest.raises(H2OGPTError, match="read-only here"):
+            change()
+    assert [s["source"] for s in reader.sources()] == ["text:vpn"]
+    personal = get_collection("MyData", embedder=tiny)  # personal collections stay writable
+    assert personal.add(Text("mine", name="mine")).ok

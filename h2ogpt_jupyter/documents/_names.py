@@ -148,3 +148,16 @@ def source_key(source: str) -> str:
 
 def manifest_id(source: str) -> str:
     return f"{source_key(source)}-source"
+
+
+def check_writable(name: str) -> None:
+    """Refuse changes to the shared ``UserData`` where the administrator turned them off
+    (``allow_upload_to_user_data``), before anything is written."""
+    from ..config import settings
+    from ..errors import H2OGPTError
+
+    if name == USERDATA and not settings().allow_upload_to_user_data:
+        raise H2OGPTError(
+            "UserData is shared and read-only here (allow_upload_to_user_data is off): "
+            "add your documents to MyData or another collection of your own"
+        )

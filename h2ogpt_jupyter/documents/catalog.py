@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import H2OGPTError
-from ._names import DOCS_SUFFIX, USERDATA, Place, check_name, personal_place, place, shared_place
+from ._names import (
+    DOCS_SUFFIX,
+    USERDATA,
+    Place,
+    check_name,
+    check_writable,
+    personal_place,
+    place,
+    shared_place,
+)
 
 
 def list_collections() -> list[dict[str, Any]]:
@@ -83,6 +92,7 @@ def delete_collection(name: str) -> None:
     from ._migrate import companions, finish
 
     name = check_name(name)
+    check_writable(name)
     client = _chroma.client(place(name), create=False)
     if client is None:
         raise H2OGPTError(f"no collection named '{name}'")

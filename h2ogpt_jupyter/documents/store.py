@@ -27,6 +27,7 @@ from ._names import (
     MYDATA,
     USERDATA,
     check_name,
+    check_writable,
     manifest_id,
     place,
 )
@@ -156,6 +157,7 @@ class Collection:
         from . import _chroma, _migrate
         from .embeddings import get_embedder, resolve_model_path
 
+        check_writable(self.name)
         if embedder is None:
             embedder = get_embedder(resolve_model_path(hf_embedding_model))
         load = getattr(embedder, "load", None)
@@ -194,6 +196,7 @@ class Collection:
         """
         from ._ingest import ingest
 
+        check_writable(self.name)
         return ingest(
             self,
             paths_or_texts,
@@ -206,6 +209,7 @@ class Collection:
 
     def delete(self, source: str | Sequence[str]) -> int:
         """Remove sources (full path, URL, or a unique file name); returns chunks removed."""
+        check_writable(self.name)
         names = [source] if isinstance(source, str) else list(source)
         manifests = self._resolve(names)
         removed = 0
@@ -370,6 +374,7 @@ class Collection:
         this only frees the space. Returns records removed."""
         from ._migrate import drop_retired
 
+        check_writable(self.name)
         manifests = self._manifests()
         removed = drop_retired(self._client, self.name)
         for target, where in ((self._chunks, None), (self._docs, {"kind": "page"})):
