@@ -71,6 +71,10 @@ class LocalEmbeddingFunction(EmbeddingFunction[Documents]):
 
 _clients: dict[Any, Any] = {}
 _lock = threading.Lock()
+# Local folders only: where this process last saw the write log, and how many times it has
+# reopened the folder (collection handles compare it to know theirs are out of date).
+_seen: dict[str, int | None] = {}
+_reopened: dict[str, int] = {}
 
 
 def client(where: Place | Path, *, create: bool = True) -> Any:
@@ -92,14 +96,81 @@ def client(where: Place | Path, *, create: bool = True) -> Any:
                 return None
             try:
                 Path(key).mkdir(parents=True, exist_ok=True)
-                _clients[key] = chromadb.PersistentClient(
-                    path=key, settings=Settings(anonymized_telemetry=False, allow_reset=False)
-                )
+                _clients[key] = _persistent(key)
+                _seen[key] = log_position(Path(key))
             except PermissionError:
                 raise H2OGPTError(f"cannot open collections at {key}: permission denied") from None
             except Exception as exc:
                 raise H2OGPTError(f"cannot open collections at {key}: {exc}") from exc
         return _clients[key]
+
+
+def _persistent(key: str) -> Any:
+    return chromadb.PersistentClient(
+        path=key, settings=Settings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+# A local Chroma keeps each collection's vector index in the memory of the process that
+# loaded it and never rereads it: after another process (another kernel, a colleague's ingest
+# into a shared UserData) writes, searches here would miss its chunks and return ids it
+# deleted. Every write goes through the folder's write log in SQLite, so its last position
+# tells whether anything changed; if it moved and not by this process's own writes, the
+# folder's client is reopened, which rereads the index.
+
+
+def log_position(folder: Path) -> int | None:
+    """The last entry of the folder's write log (None if there is none yet)."""
+    import sqlite3
+
+    database = folder / "chroma.sqlite3"
+    try:
+        con = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        row = con.execute("SELECT max(seq_id) FROM embeddings_queue").fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def wrote(folder: Path | None) -> None:
+    """Record that this process's own writes moved the log: its index already has them."""
+    if folder is None:
+        return
+    key = str(folder.expanduser().resolve())
+    with _lock:
+        if key in _clients:
+            _seen[key] = log_position(Path(key))
+
+
+def reopened(folder: Path | None) -> int:
+    """How many times the folder's client was reopened; reopens it first when another
+    process wrote since this one last looked."""
+    if folder is None:
+        return 0
+    key = str(folder.expanduser().resolve())
+    with _lock:
+        if key not in _clients:
+            return _reopened.get(key, 0)
+        position = log_position(Path(key))
+        if position != _seen.get(key):
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            system = SharedSystemClient._identifier_to_system.pop(key, None)
+            SharedSystemClient._identifier_to_refcount.pop(key, None)
+            if system is not None:
+                try:
+                    system.stop()
+                except Exception:
+                    pass  # reopening matters, not a clean stop of the stale copy
+            _clients[key] = _persistent(key)
+            _seen[key] = position
+            _reopened[key] = _reopened.get(key, 0) + 1
+        return _reopened.get(key, 0)
 
 
 def parse_url(url: str) -> tuple[str, int, bool]:

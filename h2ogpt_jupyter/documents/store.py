@@ -16,10 +16,11 @@ another model without a window in which it is half one and half the other (see
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import H2OGPTError, InvalidOptionError
 from ._names import (
@@ -43,6 +44,36 @@ if TYPE_CHECKING:
     from .report import IngestReport
 
 ALL_LIMIT = 1000  # k=-1 ("fill the context") returns at most this many chunks
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reads(method: F) -> F:
+    """Reading methods first take new handles if another process wrote meanwhile."""
+
+    @functools.wraps(method)
+    def wrapper(self: Collection, *args: Any, **kwargs: Any) -> Any:
+        self._fresh()
+        return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _writes(method: F) -> F:
+    """Writing methods are refused on a read-only UserData, start from fresh handles, and
+    record their own writes so that they do not look like another process's."""
+
+    @functools.wraps(method)
+    def wrapper(self: Collection, *args: Any, **kwargs: Any) -> Any:
+        check_writable(self.name)
+        self._fresh()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._wrote()
+
+    return cast(F, wrapper)
 
 
 class Collection:
@@ -74,7 +105,9 @@ class Collection:
         client = _chroma.client(self.place, create=create)
         if client is None:
             raise H2OGPTError(f"no collection named '{self.name}'")
-        self._client = client
+        # A cached client that missed another process's writes is replaced first.
+        self._generation = _chroma.reopened(self.path)
+        self._client = _chroma.client(self.place)
         self._ef = _chroma.LocalEmbeddingFunction()
         found = _migrate.open_chunks(self._client, self.name, self.place, self._ef)
         if found is None and not create:
@@ -101,6 +134,26 @@ class Collection:
         )
         if existed and stored_id != embedder.model_id:
             self._adopt_or_refuse(stored, reembed)
+
+    def _fresh(self) -> None:
+        """Take new handles if the folder was reopened because another process wrote to it
+        (see :mod:`._chroma`); a no-op on a Chroma server, which is always current."""
+        from . import _chroma
+
+        generation = _chroma.reopened(self.path)
+        if generation == self._generation:
+            return
+        self._client = _chroma.client(self.place)
+        self._chunks = self._client.get_collection(self.name, embedding_function=self._ef)
+        self._docs = self._client.get_collection(
+            self.name + DOCS_SUFFIX, embedding_function=self._ef
+        )
+        self._generation = generation
+
+    def _wrote(self) -> None:
+        from . import _chroma
+
+        _chroma.wrote(self.path)
 
     def __repr__(self) -> str:
         where = self.place.label
@@ -138,6 +191,7 @@ class Collection:
             ".reembed(hf_embedding_model=...)."
         )
 
+    @_writes
     def reembed(
         self,
         hf_embedding_model: str | os.PathLike[str] | None = None,
@@ -157,7 +211,6 @@ class Collection:
         from . import _chroma, _migrate
         from .embeddings import get_embedder, resolve_model_path
 
-        check_writable(self.name)
         if embedder is None:
             embedder = get_embedder(resolve_model_path(hf_embedding_model))
         load = getattr(embedder, "load", None)
@@ -178,6 +231,7 @@ class Collection:
 
     # -- writing ---------------------------------------------------------------------------
 
+    @_writes
     def add(
         self,
         paths_or_texts: Input | Iterable[Input],
@@ -196,7 +250,6 @@ class Collection:
         """
         from ._ingest import ingest
 
-        check_writable(self.name)
         return ingest(
             self,
             paths_or_texts,
@@ -207,9 +260,9 @@ class Collection:
             workers=workers,
         )
 
+    @_writes
     def delete(self, source: str | Sequence[str]) -> int:
         """Remove sources (full path, URL, or a unique file name); returns chunks removed."""
-        check_writable(self.name)
         names = [source] if isinstance(source, str) else list(source)
         manifests = self._resolve(names)
         removed = 0
@@ -280,6 +333,7 @@ class Collection:
             if manifests.get(h.source, {}).get("version") == h.metadata.get("version")
         ]
 
+    @_reads
     def query(
         self,
         text: str,
@@ -328,6 +382,7 @@ class Collection:
             hits = [h for h in hits if h.distance is not None and h.distance <= cut_distance]
         return hits[:want]
 
+    @_reads
     def first_chunks(self, k: int = 4, sources: str | Sequence[str] | None = None) -> list[Hit]:
         """The first ``k`` chunks of each source in document order, no similarity search
         (h2oGPT's ``TopKSources``)."""
@@ -343,6 +398,7 @@ class Collection:
         ]
         return sorted(self._committed(hits), key=lambda h: (h.source, h.chunk))
 
+    @_reads
     def pages(self, sources: str | Sequence[str] | None = None) -> list[Page]:
         """Whole parsed pages, in order, for summarizing or extracting over documents."""
         condition: dict[str, Any] = {"kind": "page"}
@@ -362,19 +418,20 @@ class Collection:
             pages.append((source, int(meta.get("ordinal", 0)), page))
         return [p for _, _, p in sorted(pages, key=lambda x: (x[0], x[1]))]
 
+    @_reads
     def sources(self) -> list[dict[str, Any]]:
         """One row per document: source, chunks, pages, parser, date, bytes, hash."""
         keys = ("source", "chunks", "pages", "parser", "date", "bytes", "hash", "warnings")
         rows = [{k: m.get(k, "") for k in keys} for m in self._manifests().values()]
         return sorted(rows, key=lambda r: str(r["source"]))
 
+    @_writes
     def vacuum(self) -> int:
         """Delete leftovers no manifest points to (from an ingest or delete that was cut
         short) and the old copy a cut-short re-embedding left; they are already invisible,
         this only frees the space. Returns records removed."""
         from ._migrate import drop_retired
 
-        check_writable(self.name)
         manifests = self._manifests()
         removed = drop_retired(self._client, self.name)
         for target, where in ((self._chunks, None), (self._docs, {"kind": "page"})):
@@ -394,10 +451,12 @@ class Collection:
             removed += len(stale)
         return removed
 
+    @_reads
     def count(self) -> int:
         """Chunks of all committed sources."""
         return sum(int(m.get("chunks", 0)) for m in self._manifests().values())
 
+    @_reads
     def info(self) -> dict[str, Any]:
         manifests = self._manifests()
         return {
