@@ -39,6 +39,14 @@ def notes(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def team(ip: Any, notes: Path) -> str:
+    """The notes ingested into the collection 'Team' by the magic."""
+    with capture_output():
+        line(ip, f'ingest "{notes}" --collection Team')
+    return "Team"
+
+
 def markdown(cap: Any) -> str:
     return "\n".join(o.data.get("text/markdown", "") for o in cap.outputs)
 
@@ -78,9 +86,7 @@ def test_cell_text_and_a_list_variable(ip: Any, notes: Path) -> None:
     assert len(get_collection("Cells").sources()) == 3
 
 
-def test_ask_with_a_collection_streams_then_lists_sources(t: Any, notes: Path) -> None:
-    with capture_output():
-        line(t, f'ingest "{notes}" --collection Team')
+def test_ask_with_a_collection_streams_then_lists_sources(t: Any, team: str) -> None:
     with capture_output() as cap:
         line(t, f"ask --collection Team --top-k-docs 2 {NOTES['team.txt']}")
     response = last(t)
@@ -97,9 +103,7 @@ def test_ask_with_a_collection_streams_then_lists_sources(t: Any, notes: Path) -
     assert names <= {"plan.txt", "budget.md"} and names
 
 
-def test_rel_sources_needs_no_model(ip: Any, notes: Path) -> None:
-    with capture_output():
-        line(ip, f'ingest "{notes}" --collection Team')
+def test_rel_sources_needs_no_model(ip: Any, team: str) -> None:
     with capture_output() as cap:
         line(ip, f"ask --collection Team --subset RelSources {NOTES['plan.txt']}")
     response = last(ip)
@@ -107,9 +111,8 @@ def test_rel_sources_needs_no_model(ip: Any, notes: Path) -> None:
     assert "**Sources**" not in cap.outputs[-1].data["text/markdown"]  # the text is the sources
 
 
-def test_chat_keeps_its_collection(t: Any, notes: Path) -> None:
+def test_chat_keeps_its_collection(t: Any, team: str) -> None:
     with capture_output():
-        line(t, f'ingest "{notes}" --collection Team')
         line(t, f"chat --collection Team {NOTES['budget.md']}")
         line(t, "chat And the team?")
     assert last(t).sources and last(t).params["collection"] == "Team"
@@ -118,9 +121,7 @@ def test_chat_keeps_its_collection(t: Any, notes: Path) -> None:
     assert last(t).sources == [] and "<all_documents>" not in last(t).prompt
 
 
-def test_summarize_and_extract(t: Any, notes: Path, capsys: Any) -> None:
-    with capture_output():
-        line(t, f'ingest "{notes}" --collection Team')
+def test_summarize_and_extract(t: Any, team: str) -> None:
     with capture_output() as cap:
         line(t, "summarize --collection Team --docs plan.txt")
     response = last(t)
