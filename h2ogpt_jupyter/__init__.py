@@ -25,16 +25,21 @@ if TYPE_CHECKING:
     from .documents import Collection, get_collection, list_collections
     from .errors import H2OGPTError
     from .manager import LoadedModel, ModelManager
+    from .panels import ChatPanel, ComparePanel, IngestPanel, SettingsPanel
     from .params import GenerationParams
     from .response import Response
     from .summaries import extract, summarize
 
 __all__ = [
     "Chat",
+    "ChatPanel",
     "Collection",
+    "ComparePanel",
     "GenerationParams",
     "H2OGPTError",
+    "IngestPanel",
     "Response",
+    "SettingsPanel",
     "__version__",
     "ask",
     "extract",
@@ -57,6 +62,10 @@ _LAZY = {
     "list_collections": ("documents", "list_collections"),
     "summarize": ("summaries", "summarize"),
     "extract": ("summaries", "extract"),
+    "ChatPanel": ("panels", "ChatPanel"),
+    "ComparePanel": ("panels", "ComparePanel"),
+    "IngestPanel": ("panels", "IngestPanel"),
+    "SettingsPanel": ("panels", "SettingsPanel"),
 }
 
 

@@ -17,7 +17,7 @@ from ..errors import H2OGPTError, InvalidOptionError
 from ..manager import TEMPLATE, ModelManager, get_manager
 from ..params import GenerationParams
 from ..response import Response
-from . import _documents
+from . import _documents, _panels
 from ._args import Parsed, expand, parse
 from ._display import StreamDisplay, can_update, show_markdown
 
@@ -34,7 +34,7 @@ HELP = """\
 | `chats list\\|save NAME\\|load NAME\\|delete NAME\\|export PATH\\|import PATH` | saved chats |
 | `params [--temperature 0.7 …]` | show or set default generation parameters |
 | `prompt-types` · `info` · `help` | prompt formats, system and models, this help |
-{documents}
+{documents}{panels}
 Options for `ask`/`chat` come before the message (`--` ends them): any generation
 parameter (`--temperature`, `--top-p`, `--top-k`, `--max-new-tokens`, `--num-beams`,
 `--repetition-penalty`, `--seed`, `--max-time`, …), `--model ALIAS`,
@@ -45,8 +45,12 @@ parameter (`--temperature`, `--top-p`, `--top-k`, `--max-new-tokens`, `--num-bea
 In `%%h2ogpt ask` / `%%h2ogpt chat` cells the cell body is the message. `{{var}}` inserts a
 notebook variable; `{{{{` is a literal brace. The last Response is also in `_h2ogpt`.
 """.format(
-    documents=_documents.HELP.strip("\n") + "\n", doc_options=_documents.HELP_OPTIONS.strip()
+    documents=_documents.HELP.strip("\n") + "\n",
+    panels=_panels.HELP.strip("\n") + "\n",
+    doc_options=_documents.HELP_OPTIONS.strip(),
 )
+# Subcommands defined in their own modules, called with (commands, parsed line, cell).
+_EXTRA = {**_documents.COMMANDS, **_panels.COMMANDS}
 
 _TURN_KEYS = {
     "model",
@@ -98,11 +102,11 @@ class Commands:
 
     def run(self, line: str, cell: str | None = None) -> Any:
         parsed = parse(line, self.shell.user_ns)
-        if parsed.command in _documents.COMMANDS:
+        if parsed.command in _EXTRA:
             if cell is not None and cell.strip() and parsed.command != "ingest":
                 body = expand(cell, self.shell.user_ns).strip()
                 parsed.text = f"{parsed.text}\n{body}".strip() if parsed.text else body
-            return _documents.COMMANDS[parsed.command](self, parsed, cell)
+            return _EXTRA[parsed.command](self, parsed, cell)
         if cell is not None and cell.strip():
             body = expand(cell, self.shell.user_ns).strip()
             parsed.text = f"{parsed.text}\n{body}".strip() if parsed.text else body

@@ -1,0 +1,307 @@
+"""Generation settings and models, as a panel of their own or the Expert part of a chat.
+
+Every generation parameter is shown with the range h2oGPT allows, read from
+:mod:`h2ogpt_jupyter.params` (``_BOUNDS``) so the sliders can never disagree with the checks.
+Values typed in the front end are validated here: a bad one is refused in the errors area and
+the control snaps back to the value in force. The models part lists what the kernel holds
+(with memory) and loads, unloads or picks the default model through the shared manager.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import traitlets as t
+
+from ..backends import LoadOptions, available_backends
+from ..backends._base import DTYPES
+from ..chat import Chat
+from ..doc_query import SUBSETS
+from ..errors import InvalidOptionError
+from ..manager import TEMPLATE, ModelManager
+from ..params import _BOUNDS, _INTS, GenerationParams
+from ._base import Panel, static_text
+
+PARAM_HELP = {
+    "temperature": "0 answers greedily; higher values sample more freely",
+    "top_p": "sample only from the smallest set of tokens whose probabilities add up to this",
+    "top_k": "sample only from this many most likely tokens (1: greedy)",
+    "num_beams": "beam search width; more than 1 does not stream",
+    "max_new_tokens": "longest answer, in tokens",
+    "min_new_tokens": "shortest answer, in tokens",
+    "early_stopping": "end beam search as soon as enough candidates are complete",
+    "max_time": "seconds before the answer is cut off",
+    "repetition_penalty": "above 1 discourages repeating the same words",
+    "num_return_sequences": "alternative answers to generate",
+    "seed": "random seed when sampling; 0 picks a new one each time",
+    "max_input_tokens": "cap on prompt tokens (-1: the model's window)",
+    "stop": "extra strings that end the answer, one per line",
+}
+SLIDER_SPAN = 1000  # ranges wider than this get a number box only
+CHAT_FIELDS = ("system_prompt", "context", "iinput", "top_k_docs", "document_subset")
+
+
+def param_specs() -> list[dict[str, Any]]:
+    """One control description per generation parameter, from params.py's own bounds."""
+    defaults = GenerationParams()
+    specs: list[dict[str, Any]] = []
+    for name in GenerationParams.names():
+        spec: dict[str, Any] = {
+            "name": name,
+            "default": defaults.as_dict()[name],
+            "help": PARAM_HELP.get(name, ""),
+        }
+        if name in _BOUNDS:
+            low, high = _BOUNDS[name]
+            integer = name in _INTS
+            spec.update(
+                kind="int" if integer else "float",
+                min=low,
+                max=high,
+                step=1 if integer or high - low > 10 else 0.01,
+                slider=high - low <= SLIDER_SPAN,
+            )
+        elif name == "stop":
+            spec["kind"] = "list"
+        else:
+            spec["kind"] = "bool"
+        specs.append(spec)
+    return specs
+
+
+def load_choices() -> dict[str, list[str]]:
+    from ..prompts import PROMPT_TYPES
+
+    return {
+        "backends": ["auto", *available_backends()],
+        "dtypes": list(DTYPES),
+        "prompt_types": ["", TEMPLATE, *PROMPT_TYPES],
+        "subsets": list(SUBSETS),
+    }
+
+
+def _memory(value: Any) -> str:
+    return f"{value / 2**20:.0f} MiB" if value else "-"
+
+
+class SettingsBase(Panel):
+    """The settings state and handlers; subclasses say which chat they edit."""
+
+    param_specs = t.List(t.Dict()).tag(sync=True)
+    params = t.Dict().tag(sync=True)
+    chat_options = t.Dict().tag(sync=True)
+    models = t.List(t.Dict()).tag(sync=True)
+    default_model = t.Unicode("").tag(sync=True)
+    choices = t.Dict().tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.handlers.update(
+            settings=self._on_settings,
+            reset_params=self._on_reset_params,
+            load_model=self._on_load_model,
+            unload_model=self._on_unload_model,
+            use_model=self._on_use_model,
+            refresh_models=lambda content, buffers: self.refresh_models(),
+        )
+        self.update(param_specs=param_specs(), choices=load_choices())
+
+    @property
+    def chat(self) -> Chat:
+        raise NotImplementedError
+
+    @property
+    def manager(self) -> ModelManager:
+        return self.chat.manager
+
+    # --- generation settings ----------------------------------------------------------------
+    def sync_settings(self) -> None:
+        """Push the chat's settings to the front end."""
+        chat = self.chat
+        system = chat.system_prompt
+        options = {
+            "system_prompt": "" if system is None else system,
+            "context": chat.context,
+            "iinput": chat.iinput,
+            "top_k_docs": chat.documents.top_k_docs,
+            "document_subset": chat.documents.document_subset,
+        }
+        self.update(params=chat.params.as_dict(), chat_options=options)
+
+    def apply_settings(self, values: dict[str, Any]) -> None:
+        """Check every value first, then change the chat: a refused value changes nothing."""
+        chat = self.chat
+        names = set(GenerationParams.names())
+        unknown = set(values) - names - set(CHAT_FIELDS)
+        if unknown:
+            raise InvalidOptionError(f"unknown setting '{sorted(unknown)[0]}'")
+        gen = {k: v for k, v in values.items() if k in names}
+        if "stop" in gen and isinstance(gen["stop"], str):
+            gen["stop"] = [s for s in gen["stop"].splitlines() if s]
+        params = GenerationParams.from_options(chat.params, **gen)
+        docs = {k: values[k] for k in ("top_k_docs", "document_subset") if k in values}
+        if "top_k_docs" in docs:
+            docs["top_k_docs"] = _whole(docs["top_k_docs"], "top_k_docs")
+        documents = dataclasses.replace(chat.documents, **docs) if docs else chat.documents
+        texts = {k: values[k] for k in ("system_prompt", "context", "iinput") if k in values}
+        for key, value in texts.items():
+            if value is not None and not isinstance(value, str):
+                raise InvalidOptionError(f"{key} must be text, not {value!r}")
+        chat.params, chat.documents = params, documents
+        for key, value in texts.items():
+            setattr(chat, key, (value or None) if key == "system_prompt" else (value or ""))
+
+    def _on_settings(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        values = content.get("values")
+        if not isinstance(values, dict):
+            raise InvalidOptionError("settings message needs 'values': {name: value}")
+        try:
+            self.apply_settings(values)
+        finally:
+            self.sync_settings()
+            # the edited control may hold a refused value the synced state never had
+            self.emit(type="redraw_settings")
+        self.settings_changed()
+
+    def _on_reset_params(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        self.chat.params = GenerationParams()
+        self.sync_settings()
+        self.settings_changed()
+
+    def settings_changed(self) -> None:
+        """Hook for subclasses (the chat recounts its tokens)."""
+
+    # --- models -----------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        rows = [
+            {
+                "alias": r["alias"],
+                "model": r["model"],
+                "backend": r.get("backend", ""),
+                "dtype": r.get("dtype", ""),
+                "quantization": r.get("quantization") or "",
+                "context_length": r.get("context_length"),
+                "memory": _memory(r.get("memory_bytes")),
+                "prompt_type": r.get("prompt_type", ""),
+                "default": r["default"],
+            }
+            for r in self.manager.list()
+        ]
+        self.update(models=rows, default_model=self.manager.default or "")
+
+    def _on_load_model(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        from ..config import settings
+
+        name = str(content.get("name") or "").strip()
+        if not name:
+            raise InvalidOptionError("which model? e.g. smollm2, a .gguf, a folder or a URL")
+        alias = str(content.get("alias") or "").strip() or None
+        options: dict[str, Any] = {}
+        for key in ("backend", "dtype", "lora_weights", "prompt_type"):
+            value = str(content.get(key) or "").strip()
+            if value and value != "auto":
+                options[key] = value
+        quantization = str(content.get("quantization") or "")
+        if quantization not in ("", "8bit", "4bit"):
+            raise InvalidOptionError(f"quantization is 8bit, 4bit or empty, not {quantization!r}")
+        if quantization:
+            options[f"load_{quantization}"] = True
+        s = settings()
+        options.setdefault("allow_download", s.allow_download)
+        if s.backend and s.backend != "auto":
+            options.setdefault("backend", s.backend)
+        LoadOptions(**options)  # a bad combination is refused before the job is queued
+        self.update(status=f"Loading {name}…")
+        self.background(self._load, name, alias, options)
+
+    def _load(self, name: str, alias: str | None, options: dict[str, Any]) -> None:
+        self.update(busy=True)
+        try:
+            model = self.manager.load(name, alias=alias, **options)
+        except Exception:
+            self.update(status=f"Could not load {name}.")
+            raise
+        finally:
+            self.update(busy=False)
+            self.refresh_models()
+        self.update(status=f"Loaded {name} as '{model.alias}' in {model.load_seconds:.1f} s.")
+        self.models_changed()
+
+    def _on_unload_model(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        alias = str(content.get("alias") or "")
+        self.manager.get(alias or None)  # an unknown alias is refused now, not later
+        self.background(self._unload, alias)
+
+    def _unload(self, alias: str) -> None:
+        try:
+            self.manager.unload(alias or None)
+        finally:
+            self.refresh_models()
+        self.update(status=f"Unloaded '{alias}'.")
+        self.models_changed()
+
+    def _on_use_model(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        model = self.manager.use(str(content.get("alias") or ""))
+        self.refresh_models()
+        self.update(status=f"Default model: '{model.alias}'.")
+        self.models_changed()
+
+    def models_changed(self) -> None:
+        """Hook for subclasses (the chat's model selector)."""
+
+
+def _whole(value: Any, name: str) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}") from None
+    if isinstance(value, bool) or number != int(number):
+        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}")
+    return int(number)
+
+
+class HasChat(Protocol):
+    """Anything whose ``chat`` may be replaced (a ChatPanel, the magics' state)."""
+
+    @property
+    def chat(self) -> Chat: ...
+
+
+class SettingsPanel(SettingsBase):
+    """Generation parameters, prompt fields, document options and models of one chat.
+
+    ``chat`` is a :class:`~h2ogpt_jupyter.chat.Chat`, or an object holding one in ``.chat``
+    such as a :class:`ChatPanel` (followed when it opens another chat); without one a new
+    chat is made, and ``panel.chat.params`` holds what was set.
+    """
+
+    _esm = static_text("markdown.js", "common.js", "settings.js", "settings_panel.js")
+
+    def __init__(
+        self,
+        chat: Chat | HasChat | None = None,
+        *,
+        manager: ModelManager | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._target: Callable[[], Chat]
+        if chat is None:
+            own = Chat(manager=manager)
+            self._target = lambda: own
+        elif isinstance(chat, Chat):
+            self._target = lambda: chat
+        else:
+            self._target = lambda: chat.chat
+        super().__init__(**kwargs)
+        self.handlers["refresh"] = lambda content, buffers: self.refresh()
+        self.refresh()
+
+    @property
+    def chat(self) -> Chat:
+        return self._target()
+
+    def refresh(self) -> None:
+        self.sync_settings()
+        self.refresh_models()

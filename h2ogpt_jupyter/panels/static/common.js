@@ -1,0 +1,147 @@
+// Helpers shared by every panel: building elements, the errors area, the status line,
+// downloads and reading files for upload. Colours come from JupyterLab's --jp-* variables
+// (see panels.css), so the panels follow the light and dark themes.
+
+function h2oEl(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (key === "value" || key === "checked" || key === "disabled" || key === "multiple") {
+      node[key] = value;
+    } else if (key === "html") node.innerHTML = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function h2oButton(label, title, onclick, cls = "") {
+  return h2oEl("button", { class: `h2o-btn ${cls}`.trim(), type: "button", title, onclick }, label);
+}
+
+// Put markdown in `node` and give each code block a copy button.
+function h2oSetMarkdown(node, text) {
+  node.innerHTML = h2oMarkdown(text);
+  for (const pre of node.querySelectorAll("pre.h2o-code")) {
+    const copy = h2oButton("Copy", "Copy this code", () => {
+      const code = pre.querySelector("code").textContent;
+      if (navigator.clipboard) navigator.clipboard.writeText(code).catch(() => {});
+      copy.textContent = "Copied";
+      setTimeout(() => (copy.textContent = "Copy"), 1200);
+    }, "h2o-copy");
+    pre.prepend(copy);
+  }
+}
+
+// The errors area: one row per error, dismissable; unexpected ones can show their traceback.
+function h2oErrorsArea(model) {
+  const box = h2oEl("div", { class: "h2o-errors", role: "alert" });
+  const draw = () => {
+    const errors = model.get("errors") || [];
+    box.replaceChildren();
+    box.hidden = errors.length === 0;
+    errors.forEach((error, index) => {
+      const detail = error.detail
+        ? h2oEl("details", {}, h2oEl("summary", {}, "details"), h2oEl("pre", {}, error.detail))
+        : null;
+      box.append(
+        h2oEl(
+          "div",
+          { class: "h2o-error" },
+          h2oEl("span", { class: "h2o-error-time" }, error.time || ""),
+          h2oEl("span", { class: "h2o-error-text" }, error.message, detail),
+          h2oButton("✕", "Dismiss", () => model.send({ type: "dismiss", index }), "h2o-icon"),
+        ),
+      );
+    });
+    if (errors.length > 1) {
+      box.append(h2oButton("Dismiss all", "", () => model.send({ type: "clear_errors" })));
+    }
+  };
+  model.on("change:errors", draw);
+  draw();
+  return [box, () => model.off("change:errors", draw)];
+}
+
+function h2oStatusLine(model) {
+  const line = h2oEl("div", { class: "h2o-status", "aria-live": "polite" });
+  const draw = () => {
+    line.textContent = model.get("status") || "";
+  };
+  model.on("change:status", draw);
+  draw();
+  return [line, () => model.off("change:status", draw)];
+}
+
+function h2oDownload(filename, text, mime = "application/json") {
+  const url = URL.createObjectURL(new Blob([text], { type: mime }));
+  const link = h2oEl("a", { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// Read browser File objects into {names, buffers} for one widget message.
+async function h2oReadFiles(files) {
+  const list = Array.from(files || []);
+  const buffers = await Promise.all(list.map((file) => file.arrayBuffer()));
+  return { names: list.map((file) => file.name), buffers };
+}
+
+function h2oSourcesView(sources) {
+  if (!sources || sources.length === 0) return null;
+  return h2oEl(
+    "details",
+    { class: "h2o-sources" },
+    h2oEl("summary", {}, `Sources (${sources.length})`),
+    h2oEl(
+      "ol",
+      {},
+      sources.map((src) =>
+        h2oEl(
+          "li",
+          {},
+          h2oEl("span", { class: "h2o-source-label" }, src.label || src.source),
+          src.text ? h2oEl("blockquote", { class: "h2o-source-text" }, src.text) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+// Re-render at most once per animation frame, however fast tokens arrive.
+function h2oThrottle(fn) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
+
+function h2oSelect(options, value, onchange, title = "") {
+  const select = h2oEl("select", { class: "h2o-select", title, onchange });
+  h2oFillSelect(select, options, value);
+  return select;
+}
+
+// options: [value] or [[value, label]]
+function h2oFillSelect(select, options, value) {
+  select.replaceChildren(
+    ...options.map((opt) => {
+      const [val, label] = Array.isArray(opt) ? opt : [opt, opt];
+      return h2oEl("option", { value: val }, label);
+    }),
+  );
+  select.value = value;
+}

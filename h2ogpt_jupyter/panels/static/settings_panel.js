@@ -1,0 +1,27 @@
+// The settings panel on its own: errors, status and the settings view.
+
+function render({ model, el }) {
+  const [errors, dropErrors] = h2oErrorsArea(model);
+  const [status, dropStatus] = h2oStatusLine(model);
+  const [settings, dropSettings] = h2oSettingsView(model);
+  const refresh = h2oButton("↻ Refresh", "Re-read the chat's settings and the loaded models", () =>
+    model.send({ type: "refresh" }),
+  );
+  el.replaceChildren(
+    h2oEl(
+      "div",
+      { class: "h2o-panel h2o-settings-panel" },
+      h2oEl("div", { class: "h2o-toolbar" }, h2oEl("strong", {}, "h2oGPT settings"), h2oEl("span", { class: "h2o-grow" }), refresh),
+      errors,
+      settings,
+      status,
+    ),
+  );
+  return () => {
+    dropErrors();
+    dropStatus();
+    dropSettings();
+  };
+}
+
+export default { render };
