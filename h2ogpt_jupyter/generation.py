@@ -8,6 +8,7 @@ between tokens. The model stays usable afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -152,7 +153,7 @@ class Generation:
         first: float | None = None
         final = StreamEvent(finish_reason="stop")
         reason: str | None = None
-        with self.backend.lock:
+        with contextlib.nullcontext() if self.backend.concurrent else self.backend.lock:
             events = self.backend.stream(self.request, self.cancel)
             try:
                 while True:

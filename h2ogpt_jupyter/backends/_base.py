@@ -45,12 +45,13 @@ class LoadOptions:
     inference_server: str = ""
     api_key: str = ""
     n_threads: int | None = None
+    n_parallel: int | None = None
     allow_download: bool = False
 
     def __post_init__(self) -> None:
         for name in ("load_8bit", "load_4bit", "trust_remote_code", "allow_download"):
             setattr(self, name, _as_bool(name, getattr(self, name)))
-        for name in ("max_seq_len", "n_threads", "use_gpu_id"):
+        for name in ("max_seq_len", "n_threads", "n_parallel", "use_gpu_id"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, _as_int(name, value))
@@ -73,6 +74,8 @@ class LoadOptions:
             raise InvalidOptionError(
                 f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}"
             )
+        if self.n_parallel is not None and self.n_parallel < 1:
+            raise InvalidOptionError(f"n_parallel must be at least 1, not {self.n_parallel}")
         if self.max_seq_len is not None and int(self.max_seq_len) < 16:
             raise InvalidOptionError(f"max_seq_len must be at least 16, not {self.max_seq_len}")
         if self.rope_scaling is not None and not isinstance(self.rope_scaling, dict):
@@ -146,6 +149,9 @@ class Backend(ABC):
     name: ClassVar[str]
     #: chat servers take role/content messages; local engines take a rendered prompt
     accepts_messages: ClassVar[bool] = False
+    #: True when ``stream`` may run in several threads at once; otherwise callers hold ``lock``
+    #: for a whole stream. An engine may still serialize some requests itself (under ``lock``).
+    concurrent: bool = False
 
     def __init__(self, spec: ModelSpec, options: LoadOptions) -> None:
         self.spec = spec

@@ -1,13 +1,16 @@
 """Hugging Face transformers: HF directories and ids, GGUF files (via a converted copy),
-8/4-bit bitsandbytes, LoRA adapters, RoPE scaling."""
+8/4-bit bitsandbytes, LoRA adapters, RoPE scaling.
+
+Generations run concurrently: requests in flight together share forward passes in
+transformers' continuous-batching loop (:mod:`._hf_stream`, :mod:`._batching`). Requests the
+loop cannot serve (see :meth:`TransformersBackend.serial_reason`) run ``generate`` one at a
+time under ``lock``.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import logging
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +41,15 @@ from ._base import (  # noqa: E402
     ModelSpec,
     StreamEvent,
 )
+from ._hf_loading import (  # noqa: E402
+    apply_rope_scaling,
+    lora_dir,
+    quiet_progress,
+    return_freed_memory,
+    rope_factor,
+    with_lora,
+)
+from ._hf_stream import Streams  # noqa: E402
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -61,12 +73,13 @@ class _Cancelled(StoppingCriteria):
 
 class TransformersBackend(Backend):
     name = "transformers"
+    concurrent = True
 
     def __init__(self, spec: ModelSpec, options: LoadOptions) -> None:
         super().__init__(spec, options)
         go_offline(options.allow_download)
         # Checked before the weights load, so a typo costs milliseconds, not a model load.
-        lora = _lora_dir(options.lora_weights) if options.lora_weights else None
+        lora = lora_dir(options.lora_weights) if options.lora_weights else None
         self.device = self._device()
         dtype = self._dtype()
         self.dtype = str(dtype).removeprefix("torch.")
@@ -82,21 +95,23 @@ class TransformersBackend(Backend):
             self.tokenizer.chat_template = options.chat_template
         config = AutoConfig.from_pretrained(source, **common)
         if options.rope_scaling:
-            _apply_rope_scaling(config, options.rope_scaling)
+            apply_rope_scaling(config, options.rope_scaling)
         kwargs: dict[str, Any] = {"config": config, "dtype": dtype, **common}
         quantization = self._bnb_config(dtype)
         if quantization is not None:
             kwargs["quantization_config"] = quantization
         if self.device != "cpu":
             kwargs["device_map"] = {"": self.device}
-        with _quiet_progress():
+        with quiet_progress():
             self.model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         if lora is not None:
-            self.model = _with_lora(self.model, lora)
+            self.model = with_lora(self.model, lora)
         self.model.eval()
         self.context_length = self._context_length(config)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._streams: Streams | None = None
+        self._streams_lock = threading.Lock()
 
     # --- loading -------------------------------------------------------------------------
     def _device(self) -> str:
@@ -151,7 +166,7 @@ class TransformersBackend(Backend):
             self.tokenizer.model_max_length if self.tokenizer.model_max_length < 10**7 else None,
             self.options.max_seq_len,
         ]
-        factor = _rope_factor(self.options.rope_scaling)
+        factor = rope_factor(self.options.rope_scaling)
         if factor and limits[0]:
             limits[0] = int(limits[0] * factor)
         found = [int(x) for x in limits if x]
@@ -191,12 +206,51 @@ class TransformersBackend(Backend):
             "pad_token_id": self.tokenizer.pad_token_id,
         }
         if p.do_sample:
-            kwargs.update(temperature=p.temperature or 1.0, top_p=p.top_p, top_k=p.sampling_top_k)
+            kwargs.update(temperature=p.sampling_temperature, top_p=p.top_p, top_k=p.sampling_top_k)
         else:  # keep transformers from warning about sampling knobs it will not use
             kwargs.update(temperature=None, top_p=None, top_k=None)
         return kwargs
 
+    # --- concurrent generation -------------------------------------------------------------
+    def serial_reason(self, request: BackendRequest, prompt_tokens: int) -> str:
+        """Why ``request`` cannot be batched ("" when it can)."""
+        if not self.concurrent:
+            return "batching is off for this model"
+        if request.params.num_beams > 1:
+            return "beam search"
+        if not self.streams().engine.fits(prompt_tokens, request.params.max_new_tokens):
+            return "prompt plus max_new_tokens exceed the batching cache"
+        return ""
+
+    def streams(self) -> Streams:
+        """The router for batchable requests, with the model's batching loop (made once)."""
+        with self._streams_lock:
+            if self._streams is None:
+                self._streams = Streams(self)
+            return self._streams
+
+    def eos_ids(self) -> list[int]:
+        """The end tokens ``generate`` stops on for this model."""
+        for source in (self.model.generation_config, self.model.config, self.tokenizer):
+            eos = getattr(source, "eos_token_id", None)
+            if eos is not None:
+                return [int(t) for t in (eos if isinstance(eos, list) else [eos])]
+        return []
+
     def stream(self, request: BackendRequest, cancel: threading.Event) -> Iterator[StreamEvent]:
+        ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+        if not self.serial_reason(request, len(ids)):
+            yield from self.streams().stream(request, list(ids), cancel)
+        elif self.concurrent:  # Generation did not take the lock for us
+            with self.lock:
+                yield from self._stream_serial(request, cancel)
+        else:
+            yield from self._stream_serial(request, cancel)
+
+    # --- one at a time: generate() in a worker thread --------------------------------------
+    def _stream_serial(
+        self, request: BackendRequest, cancel: threading.Event
+    ) -> Iterator[StreamEvent]:
         inputs = self.tokenizer(request.prompt, return_tensors="pt", add_special_tokens=False)
         inputs = inputs.to(self.model.device)
         prompt_tokens = int(inputs["input_ids"].shape[1])
@@ -209,7 +263,7 @@ class TransformersBackend(Backend):
             new = out[0, prompt_tokens:]
             text = self.tokenizer.decode(new, skip_special_tokens=True)
             yield StreamEvent(text=text)
-            yield self._final(len(new), prompt_tokens, request, cancel)
+            yield self.final(len(new), prompt_tokens, request, cancel)
             return
         streamer = TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
@@ -245,9 +299,9 @@ class TransformersBackend(Backend):
         if "error" in result:
             raise result["error"]
         completion = int(result["out"].shape[1]) - prompt_tokens
-        yield self._final(completion, prompt_tokens, request, cancel)
+        yield self.final(completion, prompt_tokens, request, cancel)
 
-    def _final(
+    def final(
         self, completion: int, prompt_tokens: int, request: BackendRequest, cancel: threading.Event
     ) -> StreamEvent:
         if cancel.is_set():
@@ -261,96 +315,12 @@ class TransformersBackend(Backend):
         )
 
     def close(self) -> None:
+        if self._streams is not None:
+            self._streams.close()
+            self._streams = None
         self.model = None
         self.tokenizer = None
         gc.collect()  # modules and hooks hold reference cycles; the weights go only with them
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        _return_freed_memory()
-
-
-@contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
-    """No "Loading weights" bar in the cell for a load that takes a fraction of a second; the
-    user's own setting comes back afterwards."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
-
-
-def _return_freed_memory() -> None:
-    """Hand freed heap pages back to the OS. glibc keeps the hundreds of megabytes of freed
-    weight buffers in its arenas, so without this an unloaded model still shows in the
-    process's memory (measured on SmolLM2 fp32: 1180 MB resident after unload, 705 MB after
-    trimming, 547 MB before loading)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to trim
-        pass
-
-
-def _rope_factor(rope_scaling: dict[str, Any] | None) -> float:
-    if not rope_scaling:
-        return 0.0
-    try:
-        return float(rope_scaling.get("factor", 0.0))
-    except (TypeError, ValueError):
-        raise InvalidOptionError(f"rope_scaling factor must be a number: {rope_scaling}") from None
-
-
-def _apply_rope_scaling(config: Any, rope_scaling: dict[str, Any]) -> None:
-    """Map h2oGPT's ``{"type": "linear", "factor": 2}`` onto transformers' rope settings."""
-    scaling = dict(rope_scaling)
-    if "type" in scaling:
-        scaling["rope_type"] = scaling.pop("type")
-    if "rope_type" not in scaling or "factor" not in scaling:
-        raise InvalidOptionError(
-            'rope_scaling needs "type" and "factor", e.g. {"type": "linear", "factor": 2}'
-        )
-    _rope_factor(scaling)
-    params = getattr(config, "rope_parameters", None)
-    if isinstance(params, dict):
-        config.rope_parameters = {**params, **scaling}
-    else:
-        config.rope_scaling = scaling
-
-
-def _lora_dir(lora_weights: str) -> Path:
-    """The adapter folder, or a one-line reason it is not one (peft's own error is a traceback
-    about a missing ``adapter_config.json`` or, offline, a hub lookup of the path)."""
-    folder = Path(lora_weights).expanduser()
-    if not folder.is_dir():
-        raise InvalidOptionError(f"lora_weights: no such directory: {lora_weights}")
-    if not (folder / "adapter_config.json").is_file():
-        raise InvalidOptionError(
-            f"lora_weights: {lora_weights} is not a LoRA adapter (no adapter_config.json; "
-            "save one with peft's save_pretrained)"
-        )
-    return folder
-
-
-def _with_lora(model: Any, folder: Path) -> Any:
-    try:
-        from peft import PeftModel
-    except ImportError:
-        raise BackendUnavailableError("lora_weights needs the 'peft' package") from None
-    try:
-        return PeftModel.from_pretrained(model, str(folder))
-    except (ValueError, RuntimeError, OSError, KeyError, TypeError) as exc:
-        # e.g. an adapter trained for another model: shapes or module names do not match.
-        # torch puts the useful part ("size mismatch for ...") on the second line.
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        if len(reason) > 300:
-            reason = reason[:299] + "…"
-        raise InvalidOptionError(
-            f"lora_weights: {folder} does not fit this model: {reason}"
-        ) from None
+        return_freed_memory()

@@ -1,11 +1,22 @@
-"""llama.cpp through llama-cpp-python: the fast path for GGUF files on CPU (3–6× transformers)."""
+"""llama.cpp through llama-cpp-python: the fast path for GGUF files on CPU (3–6× transformers).
+
+Concurrent generations: llama-cpp-python's ``Llama`` runs one generation at a time, so the
+backend keeps a small pool of ``Llama`` contexts over the same memory-mapped weights (the
+weights are shared; each context adds its own KV cache) — ``n_parallel`` load option, default
+2 on machines with two or more cores, 1 otherwise. Contexts beyond the first are only created
+when a second generation actually arrives. The threads are shared out: a generation running
+alone uses all of them, and while ``k`` run at once each uses ``n_threads // k`` (adjusted
+between tokens by each generation's own thread). On two cores two single-threaded contexts
+produce ~1.6× the tokens/s of one two-threaded context (bench/RESULTS.md). Generations beyond
+``n_parallel`` wait for a free context.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +42,44 @@ _DEFAULT_MAX_CTX = 8192
 
 
 class _TokenCounter:
-    """Counts sampled tokens exactly, and keeps EOS away until ``min_new_tokens`` is reached."""
+    """Counts sampled tokens exactly, and keeps EOS away until ``min_new_tokens`` is reached;
+    ``on_token`` runs once per token in the generating thread."""
 
-    def __init__(self, end_tokens: list[int], min_new_tokens: int) -> None:
+    def __init__(
+        self,
+        end_tokens: list[int],
+        min_new_tokens: int,
+        on_token: Callable[[], None] | None = None,
+    ) -> None:
         self.count = 0
         self.end_tokens = end_tokens
         self.min_new_tokens = min_new_tokens
+        self.on_token = on_token
 
     def __call__(self, input_ids: Any, scores: np.ndarray) -> np.ndarray:
         if self.count < self.min_new_tokens:
             scores[self.end_tokens] = -np.inf
         self.count += 1
+        if self.on_token is not None:
+            self.on_token()
         return scores
+
+
+class _Slot:
+    """One ``Llama`` context of the pool and the thread count it currently runs with."""
+
+    def __init__(self, llm: Any, threads: int) -> None:
+        self.llm = llm
+        self.threads = threads
+
+    def use_threads(self, threads: int) -> None:
+        if threads == self.threads:
+            return
+        try:  # llama-cpp-python keeps the context handle on a private attribute
+            llama_cpp.llama_set_n_threads(self.llm._ctx.ctx, threads, threads)
+        except AttributeError:  # another version: keep the count it was made with
+            return
+        self.threads = threads
 
 
 class LlamaCppBackend(Backend):
@@ -59,13 +96,21 @@ class LlamaCppBackend(Backend):
         path = Path(spec.location) / spec.gguf_file
         probe_ctx = options.max_seq_len or _DEFAULT_MAX_CTX
         threads = options.n_threads or max(1, os.cpu_count() or 1)
-        self.llm: Any = Llama(
-            model_path=str(path),
-            n_ctx=int(probe_ctx),
-            n_threads=threads,
-            n_gpu_layers=gpu_layers,
-            verbose=False,
-        )
+        self._llama_args: dict[str, Any] = {
+            "model_path": str(path),
+            "n_ctx": int(probe_ctx),
+            "n_threads": threads,
+            "n_gpu_layers": gpu_layers,
+            "verbose": False,
+        }
+        self.llm: Any = Llama(**self._llama_args)
+        self.threads = threads
+        self.n_parallel = options.n_parallel or (2 if (os.cpu_count() or 1) >= 2 else 1)
+        self.concurrent = self.n_parallel > 1
+        self._pool = threading.Condition()
+        self._free = [_Slot(self.llm, threads)]
+        self._slots = list(self._free)
+        self._busy = 0
         trained = int(self.llm.metadata.get(f"{self._arch()}.context_length", 0) or 0)
         self.context_length = int(options.max_seq_len or min(trained or probe_ctx, probe_ctx))
         self.dtype = _file_type(self.llm.metadata.get("general.file_type"))
@@ -118,18 +163,75 @@ class LlamaCppBackend(Backend):
     def memory_bytes(self) -> int:
         return self._size
 
+    # --- the pool of contexts ---------------------------------------------------------------
+    def _acquire(self, cancel: threading.Event) -> _Slot | None:
+        """A free context (made on demand up to ``n_parallel``); None if cancelled waiting."""
+        with self._pool:
+            while not self._free and len(self._slots) >= self.n_parallel:
+                if cancel.is_set():
+                    return None
+                self._pool.wait(timeout=0.05)
+            self._busy += 1
+            if self._free:
+                return self._free.pop()
+            slot = _Slot(None, self.threads)
+            self._slots.append(slot)  # reserved: others wait rather than make one too many
+        try:
+            slot.llm = Llama(**self._llama_args)
+        except BaseException:
+            with self._pool:
+                self._slots.remove(slot)
+                self._busy -= 1
+                self._pool.notify()
+            raise
+        return slot
+
+    def _release(self, slot: _Slot) -> None:
+        with self._pool:
+            self._free.append(slot)
+            self._busy -= 1
+            self._pool.notify()
+
+    def _fit_threads(self, slot: _Slot) -> None:
+        """Share the threads among the generations running now (called between tokens)."""
+        slot.use_threads(max(1, self.threads // max(1, self._busy)))
+
     def stream(self, request: BackendRequest, cancel: threading.Event) -> Iterator[StreamEvent]:
         p = request.params
         if p.num_beams > 1:
             raise InvalidOptionError("num_beams > 1 needs backend 'transformers'")
         prompt_tokens = len(self.llm.tokenize(request.prompt.encode("utf-8"), special=True))
-        counter = _TokenCounter(self._end_tokens() if p.min_new_tokens else [], p.min_new_tokens)
+        if not self.concurrent:  # Generation holds the lock: the one context is ours
+            yield from self._stream_on(self._slots[0], request, prompt_tokens, cancel, None)
+            return
+        slot = self._acquire(cancel)
+        if slot is None:
+            yield StreamEvent(finish_reason="cancelled", prompt_tokens=prompt_tokens)
+            return
+        try:
+            self._fit_threads(slot)
+            fit = lambda: self._fit_threads(slot)  # noqa: E731
+            yield from self._stream_on(slot, request, prompt_tokens, cancel, fit)
+        finally:
+            self._release(slot)
+
+    def _stream_on(
+        self,
+        slot: _Slot,
+        request: BackendRequest,
+        prompt_tokens: int,
+        cancel: threading.Event,
+        on_token: Callable[[], None] | None,
+    ) -> Iterator[StreamEvent]:
+        p = request.params
+        end_tokens = self._end_tokens() if p.min_new_tokens else []
+        counter = _TokenCounter(end_tokens, p.min_new_tokens, on_token)
         sampling = (
-            {"temperature": p.temperature or 1.0, "top_p": p.top_p, "top_k": p.sampling_top_k}
+            {"temperature": p.sampling_temperature, "top_p": p.top_p, "top_k": p.sampling_top_k}
             if p.do_sample
             else {"temperature": 0.0, "top_p": 1.0, "top_k": 1}
         )
-        chunks = self.llm.create_completion(
+        chunks = slot.llm.create_completion(
             request.prompt,
             max_tokens=p.max_new_tokens,
             min_p=0.0,
@@ -160,9 +262,12 @@ class LlamaCppBackend(Backend):
         )
 
     def close(self) -> None:
-        llm, self.llm = self.llm, None
-        if llm is not None:
-            llm.close()
+        with self._pool:
+            slots, self._slots, self._free = self._slots, [], []
+        self.llm = None
+        for slot in slots:
+            if slot.llm is not None:
+                slot.llm.close()
 
 
 # llama.cpp's LLAMA_FTYPE numbers for the common GGUF encodings.
