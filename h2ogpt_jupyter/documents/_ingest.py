@@ -121,13 +121,18 @@ class _Writer:
             )
 
     def write(self, batch: list[Prepared]) -> list[FileResult]:
-        """Embed and store ``batch``: chunks, then pages, then the manifests that commit them.
+        """Embed and store ``batch`` (see :meth:`store`)."""
+        texts = [c.text for p in batch for c in p.chunks]
+        return self.store(batch, self.col.embedder.embed(texts))
 
-        Each step is one Chroma call for the whole batch (a call costs tens of milliseconds
-        whatever its size), so many small files cost little more than one big one.
+    def store(self, batch: list[Prepared], vectors: np.ndarray) -> list[FileResult]:
+        """Store ``batch`` with its chunks' ``vectors`` (in order): chunks, then pages, then
+        the manifests that commit them.
+
+        Each step is one Chroma call for the whole batch (a call costs milliseconds whatever
+        its size), so many small files cost little more than one big one.
         """
         texts = [c.text for p in batch for c in p.chunks]
-        vectors = self.col.embedder.embed(texts)
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         for p in batch:

@@ -5,9 +5,14 @@ The model is a sentence-transformers folder on disk: by default the packaged all
 fetched from a hub, so a wrong name fails at once with a clear message instead of a download.
 
 Embedding is the slow part of ingestion, so the model runs in the fastest precision the CPU
-executes natively: bfloat16 where the CPU has AVX512-BF16 or AMX-BF16 (about twice the speed of
-fp32 with cosine ≥ 0.999 to it), fp32 everywhere else, where bf16 would be emulated and slower.
-Vectors always come back as normalized float32, so distances mean the same in either precision.
+executes natively: bfloat16 where the CPU has AVX512-BF16 or AMX-BF16 (about three times the
+speed of fp32 with cosine ≥ 0.999 to it), fp32 everywhere else, where bf16 would be emulated and
+slower. In half precision attention runs as plain matmul + softmax ("eager"): torch's CPU
+``scaled_dot_product_attention`` with a padding mask was about twice as slow as that for
+MiniLM's shapes in bf16 (it is the faster one in fp32, so fp32 keeps it). Texts are encoded
+longest first by token count in batches of 16, so a batch is padded to barely more than its own
+length (see :meth:`Embedder._longest_first`). Vectors always come back as normalized float32,
+so distances mean the same in either precision.
 
 A collection records :attr:`Embedder.model_id` — a name plus a fingerprint of the weights, not
 the folder's path, which differs between machines and virtualenvs sharing one ``UserData``.
@@ -18,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +37,11 @@ if TYPE_CHECKING:
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
 _EDGE = 1 << 20  # bytes read from each end of a weight file for the fingerprint
+# Texts this short in total (a query, a few chunks) are embedded by the calling thread alone:
+# the work is too small to gain from a second core, and torch's OpenMP workers busy-wait, so on
+# a shared, busy machine a two-thread query embedding took 20-500 ms instead of 10-15 ms
+# (bench/RESULTS.md, "Query latency").
+SMALL_CHARS = 2000
 
 
 def default_model_path() -> Path:
@@ -151,7 +162,7 @@ class Embedder:
         *,
         dtype: str = "auto",
         device: str = "cpu",
-        batch_size: int = 64,
+        batch_size: int = 16,
     ) -> None:
         self.path = resolve_model_path(model)
         self.model_id = model_id(self.path)
@@ -210,8 +221,12 @@ class Embedder:
 
         bars = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # "Loading weights" bars would clutter the notebook
+        # See the module docstring: in half precision eager attention is the faster one here.
+        options = {"attn_implementation": "eager"} if self.dtype != "float32" else {}
         try:
-            model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
+            model = SentenceTransformer(
+                str(self.path), device=self.device, local_files_only=True, model_kwargs=options
+            )
         except Exception as exc:
             raise H2OGPTError(f"could not load embedding model {self.path}: {exc}") from exc
         finally:
@@ -223,25 +238,72 @@ class Embedder:
         return model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors for ``texts``, encoded in batches."""
+        """Unit-length float32 vectors for ``texts``, encoded in batches of similar length."""
         import numpy as np
 
+        texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-            normalize_embeddings=False,
-        )
-        vectors = np.asarray(vectors, dtype=np.float32)
+        model, size = self.model, self.batch_size
+        order = self._longest_first(texts) if len(texts) > size else np.arange(len(texts))
+        small = self.device == "cpu" and sum(map(len, texts)) <= SMALL_CHARS
+        vectors: np.ndarray | None = None
+        with _one_thread() if small else nullcontext():
+            for start in range(0, len(texts), size):
+                rows = order[start : start + size]
+                got = model.encode(
+                    [texts[i] for i in rows],
+                    batch_size=size,
+                    show_progress_bar=False,
+                    convert_to_numpy=True,
+                    normalize_embeddings=False,
+                )
+                if vectors is None:
+                    vectors = np.empty((len(texts), got.shape[1]), dtype=np.float32)
+                vectors[rows] = got
+        assert vectors is not None
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)  # normalized in fp32, whatever the precision
+
+    def _longest_first(self, texts: list[str]) -> np.ndarray:
+        """Positions of ``texts``, most tokens first.
+
+        Every batch is padded to its longest text, so batches of equal token counts waste
+        nothing. sentence-transformers sorts by characters, and characters per token vary a
+        lot (numbers, names, code): sorting by the tokenizer's own counts made encoding ~20%
+        faster on mixed documents, for one extra pass of the (fast) tokenizer.
+        """
+        import numpy as np
+
+        try:
+            limit = self.model.max_seq_length or None
+            counted = self.model.tokenizer(
+                texts, truncation=limit is not None, max_length=limit, return_length=True
+            )
+            lengths = np.asarray(counted["length"])
+        except Exception:  # a model without a plain text tokenizer: characters will do
+            lengths = np.asarray([len(t) for t in texts])
+        return np.argsort(-lengths, kind="stable")
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         """Plain lists, for code that wants a callable embedding function."""
         return self.embed(texts).tolist()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on the calling thread alone meanwhile (see :data:`SMALL_CHARS`)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _dim_from_config(path: Path) -> int | None:
