@@ -25,3 +25,7 @@ class ModelNotLoadedError(H2OGPTError, LookupError):
 
 class BackendUnavailableError(H2OGPTError, ImportError):
     """The engine a model needs is not installed in this environment."""
+
+
+class UnknownCollectionError(H2OGPTError, LookupError):
+    """A document collection name that holds nothing yet."""

@@ -32,6 +32,8 @@ _BOUNDS: dict[str, tuple[float, float]] = {
     "seed": (0, 2**32 - 1),
     "max_input_tokens": (-1, 10_000_000),
 }
+# Below this, logits divided by the temperature overflow to inf and sampling yields NaN.
+_MIN_SAMPLING_TEMPERATURE = 0.01
 _INTS = {
     "top_k",
     "num_beams",
@@ -110,6 +112,14 @@ class GenerationParams:
         """top_k for the engine when sampling: h2oGPT's greedy default of 1 would make any
         temperature pointless, so while sampling 1 means "no top-k cut" (0)."""
         return 0 if self.top_k <= 1 else self.top_k
+
+    @property
+    def sampling_temperature(self) -> float:
+        """temperature for the engine when sampling: 0 means 1 (sampling was asked for by top_p
+        or top_k), and tiny values are raised to 0.01 so logits divided by it stay finite."""
+        if self.temperature <= 0.0:
+            return 1.0
+        return max(self.temperature, _MIN_SAMPLING_TEMPERATURE)
 
     @property
     def do_sample(self) -> bool:

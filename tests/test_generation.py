@@ -48,6 +48,14 @@ def test_greedy_is_deterministic_and_seeded_sampling_reproducible(tiny):
     assert run(temperature=1.0, seed=7) == run(temperature=1.0, seed=7)
 
 
+def test_a_tiny_temperature_samples_as_the_smallest_usable_one_instead_of_failing(tiny):
+    def run(**p):
+        return Generation(tiny.backend, request(max_new_tokens=8, **p), model="t").response.text
+
+    # 1e-300 is 0 in the engine's float32: dividing logits by it gives inf and NaN odds.
+    assert run(temperature=1e-300, seed=3) == run(temperature=0.01, seed=3)
+
+
 def test_stop_string_ends_generation_and_is_not_shown(tiny):
     full = Generation(tiny.backend, request(max_new_tokens=16), model="t").response.text
     assert len(full) > 6

@@ -62,6 +62,12 @@ def test_temperature_alone_samples_from_the_whole_distribution():
     assert GenerationParams(temperature=0.7, top_k=40).sampling_top_k == 40
 
 
+def test_tiny_temperatures_reach_the_engine_raised_so_logits_stay_finite():
+    assert GenerationParams(temperature=1e-9).sampling_temperature == 0.01
+    assert GenerationParams(temperature=0.7).sampling_temperature == 0.7
+    assert GenerationParams(top_p=0.5).sampling_temperature == 1.0
+
+
 def test_response_repr_is_short():
     from h2ogpt_jupyter.response import Response
 

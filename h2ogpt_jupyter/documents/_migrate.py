@@ -31,7 +31,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..errors import H2OGPTError
+from ..errors import H2OGPTError, UnknownCollectionError
 from ._names import DOCS_SUFFIX, Place
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ def build(client: Any, name: str, embedder: Embedder, *, progress: bool | None =
     old = _get(client, name)
     old_docs = _get(client, name + DOCS_SUFFIX)
     if old is None:
-        raise H2OGPTError(f"no collection named '{name}'")
+        raise UnknownCollectionError(f"no collection named '{name}'")
     stored = dict(old.metadata or {})
     if stored.get("embedding_model") == embedder.model_id:
         return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import H2OGPTError
+from ..errors import H2OGPTError, UnknownCollectionError
 from ._names import (
     DOCS_SUFFIX,
     USERDATA,
@@ -95,13 +95,13 @@ def delete_collection(name: str) -> None:
     check_writable(name)
     client = _chroma.client(place(name), create=False)
     if client is None:
-        raise H2OGPTError(f"no collection named '{name}'")
+        raise UnknownCollectionError(f"no collection named '{name}'")
     finish(client, name)  # a swap cut short: the collection exists, under its staging name
     try:
         client.delete_collection(name)
     except Exception as exc:
         if _chroma.is_not_found(exc):
-            raise H2OGPTError(f"no collection named '{name}'") from None
+            raise UnknownCollectionError(f"no collection named '{name}'") from None
         raise H2OGPTError(f"cannot delete collection '{name}': {exc}") from exc
     for other in (name + DOCS_SUFFIX, *companions(name)):
         try:
