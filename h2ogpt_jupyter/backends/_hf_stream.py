@@ -31,7 +31,7 @@ from ._batching import BatchingEngine, RequestSampler, SamplerLogits
 POLL_SECONDS = 0.05
 
 
-class _Until(StoppingCriteria):
+class Until(StoppingCriteria):
     """Stops ``generate`` once any of the events is set (checked after every token)."""
 
     def __init__(self, *events: threading.Event) -> None:
@@ -40,6 +40,48 @@ class _Until(StoppingCriteria):
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         stop = any(event.is_set() for event in self.events)
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
+
+
+def generate_in_thread(
+    model: Any, kwargs: dict[str, Any], streamer: TextIteratorStreamer, cancel: threading.Event
+) -> Generator[StreamEvent, None, Any]:
+    """Stream ``model.generate(**kwargs)`` from a worker thread; return its output ids.
+
+    Ctrl-C (KeyboardInterrupt in the consumer) stops the engine and keeps the text it already
+    made; a consumer that leaves early stops it too. An error in the engine is raised here.
+    ``kwargs`` should stop on ``cancel`` (e.g. with :class:`Until`).
+    """
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with torch.inference_mode():
+                result["out"] = model.generate(**kwargs, streamer=streamer)
+        except BaseException as exc:  # surfaced in the caller's thread below
+            result["error"] = exc
+            streamer.end()
+
+    worker = threading.Thread(target=run, name="h2ogpt-generate", daemon=True)
+    worker.start()
+    finished = False
+    try:
+        try:
+            for text in streamer:
+                if text:
+                    yield StreamEvent(text=text)
+        except KeyboardInterrupt:  # stop the engine but keep what it already produced
+            cancel.set()
+            tail = "".join(streamer)
+            if tail:
+                yield StreamEvent(text=tail)
+        finished = True
+    finally:
+        if not finished:  # the consumer left early: stop the engine before returning
+            cancel.set()
+        worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["out"]
 
 
 class Streams:
@@ -171,40 +213,10 @@ class Streams:
             "top_k": None,
             "pad_token_id": backend.tokenizer.pad_token_id,
             "logits_processor": [SamplerLogits(sampler)],
-            "stopping_criteria": StoppingCriteriaList([_Until(cancel, handoff)]),
-            "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([Until(cancel, handoff)]),
         }
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    result["out"] = backend.model.generate(**kwargs)
-            except BaseException as exc:  # surfaced in the caller's thread below
-                result["error"] = exc
-                streamer.end()
-
-        worker = threading.Thread(target=run, name="h2ogpt-generate", daemon=True)
-        worker.start()
-        finished = False
-        try:
-            try:
-                for text in streamer:
-                    if text:
-                        yield StreamEvent(text=text)
-            except KeyboardInterrupt:  # stop the engine but keep what it already produced
-                cancel.set()
-                tail = "".join(streamer)
-                if tail:
-                    yield StreamEvent(text=tail)
-            finished = True
-        finally:
-            if not finished:  # the consumer left early: stop the engine before returning
-                cancel.set()
-            worker.join()
-        if "error" in result:
-            raise result["error"]
-        tokens = [int(t) for t in result["out"][0, len(ids) :]]
+        out = yield from generate_in_thread(backend.model, kwargs, streamer, cancel)
+        tokens = [int(t) for t in out[0, len(ids) :]]
         done = (
             not handoff.is_set()
             or cancel.is_set()

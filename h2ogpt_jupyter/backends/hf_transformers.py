@@ -25,7 +25,6 @@ from transformers import (  # noqa: E402
     AutoConfig,
     AutoModelForCausalLM,
     AutoTokenizer,
-    StoppingCriteria,
     StoppingCriteriaList,
     TextIteratorStreamer,
 )
@@ -49,7 +48,7 @@ from ._hf_loading import (  # noqa: E402
     rope_factor,
     with_lora,
 )
-from ._hf_stream import Streams  # noqa: E402
+from ._hf_stream import Streams, Until, generate_in_thread  # noqa: E402
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -61,14 +60,6 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-class _Cancelled(StoppingCriteria):
-    def __init__(self, cancel: threading.Event) -> None:
-        self.cancel = cancel
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        return torch.full((input_ids.shape[0],), self.cancel.is_set(), dtype=torch.bool)
 
 
 class TransformersBackend(Backend):
@@ -255,7 +246,7 @@ class TransformersBackend(Backend):
         inputs = inputs.to(self.model.device)
         prompt_tokens = int(inputs["input_ids"].shape[1])
         kwargs = self.generate_kwargs(request)
-        kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled(cancel)])
+        kwargs["stopping_criteria"] = StoppingCriteriaList([Until(cancel)])
         torch.manual_seed(request.seed)
         if request.params.num_beams > 1:  # beam search cannot stream in transformers
             with torch.inference_mode():
@@ -268,37 +259,8 @@ class TransformersBackend(Backend):
         streamer = TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
         )
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    result["out"] = self.model.generate(**inputs, **kwargs, streamer=streamer)
-            except BaseException as exc:  # surfaced in the caller's thread below
-                result["error"] = exc
-                streamer.end()
-
-        worker = threading.Thread(target=run, name="h2ogpt-generate", daemon=True)
-        worker.start()
-        finished = False
-        try:
-            try:
-                for text in streamer:
-                    if text:
-                        yield StreamEvent(text=text)
-            except KeyboardInterrupt:  # stop the engine but keep what it already produced
-                cancel.set()
-                tail = "".join(streamer)
-                if tail:
-                    yield StreamEvent(text=tail)
-            finished = True
-        finally:
-            if not finished:  # the consumer left early: stop the engine before returning
-                cancel.set()
-            worker.join()
-        if "error" in result:
-            raise result["error"]
-        completion = int(result["out"].shape[1]) - prompt_tokens
+        out = yield from generate_in_thread(self.model, {**inputs, **kwargs}, streamer, cancel)
+        completion = int(out.shape[1]) - prompt_tokens
         yield self.final(completion, prompt_tokens, request, cancel)
 
     def final(
