@@ -18,6 +18,7 @@ import httpx
 import numpy as np
 import openai
 import pytest
+from _servers import env_for, tiny_args
 
 from h2ogpt_jupyter.server.process import ServerProcess, start_server
 
@@ -53,13 +54,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, tiny_embedder_dir: Path) 
 def server(
     tiny_model_dir: Path, tiny_embedder_dir: Path, data_dir: Path
 ) -> Iterator[ServerProcess]:
-    env = {
-        "H2OGPT_DATA_DIR": str(data_dir),
-        "H2OGPT_USERDATA_DIR": str(data_dir / "userdata"),
-        "H2OGPT_HF_EMBEDDING_MODEL": str(tiny_embedder_dir),
-        "HF_HUB_OFFLINE": "1",
-    }
-    args = ["--model", f"tiny={tiny_model_dir}?dtype=float32", "--port", "0", "--api-key", KEY]
+    env = env_for(data_dir, tiny_embedder_dir)
+    args = tiny_args(tiny_model_dir, "--api-key", KEY)
     with start_server(args, env=env) as srv:
         yield srv
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -18,26 +17,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from _servers import env_for, free_port, tiny_args
 
 from h2ogpt_jupyter.errors import H2OGPTError
 from h2ogpt_jupyter.server.config import collect_keys, parse_model, read_keys_file
 from h2ogpt_jupyter.server.process import start_server
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
-
-
-def tiny_args(tiny_model_dir: Path, *extra: str) -> list[str]:
-    return ["--model", f"tiny={tiny_model_dir}?dtype=float32", "--port", "0", *extra]
-
-
-def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {"H2OGPT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def metrics(url: str, **headers: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from _servers import env_for, tiny_args
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -30,13 +31,8 @@ def server(
     tiny_model_dir: Path, tiny_embedder_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("schema-data")
-    env = {
-        "H2OGPT_DATA_DIR": str(data),
-        "H2OGPT_USERDATA_DIR": str(data / "userdata"),
-        "H2OGPT_HF_EMBEDDING_MODEL": str(tiny_embedder_dir),
-        "HF_HUB_OFFLINE": "1",
-    }
-    args = ["--model", f"tiny={tiny_model_dir}?dtype=float32", "--port", "0", "--api-key", KEY]
+    env = env_for(data, tiny_embedder_dir)
+    args = tiny_args(tiny_model_dir, "--api-key", KEY)
     with start_server(args, env=env) as srv:
         yield srv
 

@@ -261,6 +261,20 @@ def forget(path: Path) -> None:
         _clients.pop(str(path.expanduser().resolve()), None)
 
 
+def upsert_batches(
+    target: Any, batch: int, ids: list[str], vectors: Any, docs: list[str], metas: Any
+) -> None:
+    """Upsert rows in slices of at most ``batch`` (the client's limit per call)."""
+    for start in range(0, len(ids), batch):
+        end = start + batch
+        target.upsert(
+            ids=ids[start:end],
+            embeddings=vectors[start:end],
+            documents=docs[start:end],
+            metadatas=metas[start:end],
+        )
+
+
 def is_not_found(exc: Exception) -> bool:
     from chromadb.errors import NotFoundError
 

@@ -104,21 +104,11 @@ class _Writer:
         self.date = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     def _upsert(
-        self,
-        target: Any,
-        ids: list[str],
-        vectors: Any,
-        docs: list[str],
-        metas: list[dict[str, Any]],
+        self, target: Any, ids: list[str], vectors: Any, docs: list[str], metas: Any
     ) -> None:
-        for start in range(0, len(ids), self.batch):
-            end = start + self.batch
-            target.upsert(
-                ids=ids[start:end],
-                embeddings=vectors[start:end],
-                documents=docs[start:end],
-                metadatas=metas[start:end],
-            )
+        from ._chroma import upsert_batches
+
+        upsert_batches(target, self.batch, ids, vectors, docs, metas)
 
     def write(self, batch: list[Prepared]) -> list[FileResult]:
         """Embed and store ``batch`` (see :meth:`store`)."""

@@ -181,14 +181,9 @@ class _Copier:
     def _upsert(
         self, target: Any, ids: list[str], vectors: Any, docs: list[str], metas: Any
     ) -> None:
-        for start in range(0, len(ids), self.batch):
-            end = start + self.batch
-            target.upsert(
-                ids=ids[start:end],
-                embeddings=vectors[start:end],
-                documents=docs[start:end],
-                metadatas=metas[start:end],
-            )
+        from ._chroma import upsert_batches
+
+        upsert_batches(target, self.batch, ids, vectors, docs, metas)
 
     def chunks(self, old: Any, new: Any, tick: Callable[[int], None]) -> int:
         copied = 0
