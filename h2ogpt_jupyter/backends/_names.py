@@ -6,7 +6,10 @@ Accepted, in the order tried:
   import metadata without importing the package;
 * h2oGPT's inference-server forms: ``openai_chat[:MODEL]``, ``openai[:MODEL]``,
   ``vllm:HOST:PORT``, ``vllm_chat:URL|HOST:PORT``, or any OpenAI-compatible base URL
-  (``http://localhost:11434/v1`` for Ollama, llama.cpp's server, our own server);
+  (``http://localhost:11434/v1`` for Ollama, llama.cpp's server, our own server). A server
+  behind jupyter-server-proxy (``.../proxy/5000/v1``, ``.../h2ogpt/v1``) gets the Jupyter
+  token too: one given to :func:`remember_token`, or for this kernel's own Jupyter
+  ``JUPYTER_TOKEN``/``JUPYTERHUB_API_TOKEN``;
 * a ``.gguf`` file, or a directory holding HF weights or one GGUF file;
 * a Hugging Face id that is already in the local cache. Nothing is downloaded unless
   downloads were explicitly allowed.
@@ -16,7 +19,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,6 +46,70 @@ PACKAGED: dict[str, PackagedModel] = {
 }
 
 OPENAI_URL = "https://api.openai.com/v1"
+TOKEN_ENV = ("JUPYTER_TOKEN", "JUPYTERHUB_API_TOKEN")
+# Paths through jupyter-server-proxy: its port route, or the named entry of our server.
+_PROXIED = re.compile(r"/(?:proxy/(?:absolute/)?\d+|h2ogpt)(?:/|$)")
+_TOKENS: dict[str, str] = {}  # server base URL -> Jupyter token, for this process only
+
+
+@dataclass
+class ServerSpec(ModelSpec):
+    """A server, with the headers its requests need on the way there.
+
+    Behind jupyter-server-proxy, Jupyter itself wants ``Authorization: token T``, so the
+    server's own key (if any) goes as ``api-key``; and the proxy passes a response through as
+    it arrives only when the request accepts ``text/event-stream``, which streamed requests
+    therefore say. ``proxied`` marks such a server: a redirect from it is Jupyter's way of
+    refusing a token (to its login page), not a place to follow.
+    """
+
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    stream_headers: dict[str, str] = field(default_factory=dict)
+    proxied: bool = False
+
+
+def remember_token(url: str, token: str) -> None:
+    """Send ``token`` (a Jupyter token) to the server at ``url`` from now on.
+
+    Kept in memory for this process only, so a token typed once is not written anywhere and a
+    reload of the same address needs no retyping.
+    """
+    _TOKENS[_base_url(url)] = token
+
+
+def _base_url(server: str) -> str:
+    url = server.strip().rstrip("/")
+    if not urlsplit(url).path:
+        # A bare host:port: OpenAI-compatible servers (vLLM, Ollama, llama.cpp) serve
+        # under /v1, and without it every request would be a 404.
+        url += "/v1"
+    return url
+
+
+def _env_token(url: str) -> str | None:
+    """Jupyter's token from the environment, only for a path through the proxy of this
+    kernel's own Jupyter: under its hub prefix on JupyterHub, else on this machine. Another
+    host, or another user's server, never sees it."""
+    parts = urlsplit(url)
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix:
+        ours = parts.path.startswith(prefix.rstrip("/") + "/")
+    else:
+        ours = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not ours or not _PROXIED.search(parts.path):
+        return None
+    return next((os.environ[n] for n in TOKEN_ENV if os.environ.get(n)), None)
+
+
+def _jupyter_headers(url: str, key: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers for every request and for streamed ones; none unless a token applies."""
+    token = _TOKENS.get(url) or _env_token(url)
+    if not token:
+        return {}, {}
+    headers = {"Authorization": f"token {token}"}
+    if key and key != "EMPTY":
+        headers["api-key"] = key
+    return headers, {"Accept": "text/event-stream"}
 
 
 def packaged_path(alias: str) -> Path:
@@ -142,10 +210,17 @@ def _server_spec(name: str, options: LoadOptions) -> ModelSpec | None:
         return ModelSpec(name, "server", url, api=api, server_model=model, api_key=key)
     if server.startswith(("http://", "https://")):
         key = options.api_key or os.environ.get("H2OGPT_INFERENCE_API_KEY", "") or "EMPTY"
-        url = server.rstrip("/")
-        if not urlsplit(url).path:
-            # A bare host:port: OpenAI-compatible servers (vLLM, Ollama, llama.cpp) serve
-            # under /v1, and without it every request would be a 404.
-            url += "/v1"
-        return ModelSpec(name, "server", url, api="chat", server_model=model, api_key=key)
+        url = _base_url(server)
+        headers, stream_headers = _jupyter_headers(url, key)
+        return ServerSpec(
+            name,
+            "server",
+            url,
+            api="chat",
+            server_model=model,
+            api_key=key,
+            headers=headers,
+            stream_headers=stream_headers,
+            proxied=url in _TOKENS or bool(_PROXIED.search(urlsplit(url).path)),
+        )
     return None

@@ -12,6 +12,7 @@ import openai
 
 from ..errors import H2OGPTError, UnknownModelError
 from ._base import Backend, BackendRequest, LoadOptions, ModelSpec, StreamEvent
+from ._names import ServerSpec
 
 _DEFAULT_CONTEXT = 4096
 
@@ -22,12 +23,27 @@ class OpenAIBackend(Backend):
 
     def __init__(self, spec: ModelSpec, options: LoadOptions) -> None:
         super().__init__(spec, options)
+        # A server behind Jupyter's proxy needs Jupyter's token as well (see ServerSpec).
+        extra = spec if isinstance(spec, ServerSpec) else None
         self.client = openai.OpenAI(
-            base_url=spec.location, api_key=spec.api_key or "EMPTY", max_retries=1, timeout=600
+            base_url=spec.location,
+            api_key=spec.api_key or "EMPTY",
+            max_retries=1,
+            timeout=600,
+            default_headers=extra.headers if extra and extra.headers else None,
+            http_client=(
+                openai.DefaultHttpxClient(follow_redirects=False)
+                if extra and extra.proxied
+                else None
+            ),
         )
+        self._stream_headers = dict(extra.stream_headers) if extra else {}
         self.chat_api = spec.api == "chat"
         self.context_length = int(options.max_seq_len or _DEFAULT_CONTEXT)
+        self._no_top_k = -1  # vLLM's "no top-k cut"; h2oGPT's own server says 0 (_learn)
         self.server_model = spec.server_model or self._first_model()
+        if spec.server_model and extra is not None:
+            self._look_up(spec.server_model)
         self.dtype = "remote"
         self.device = spec.location
         # OpenAI itself rejects unknown fields; open-source servers take h2oGPT's extras.
@@ -39,18 +55,40 @@ class OpenAIBackend(Backend):
         except openai.APIConnectionError:
             raise UnknownModelError(f"cannot reach a server at {self.spec.location}") from None
         except openai.APIStatusError as exc:
+            hint = ""
+            if exc.status_code in (302, 403) and getattr(self.spec, "proxied", False):
+                hint = ": check the Jupyter token (--token, or JUPYTER_TOKEN)"
             raise UnknownModelError(
-                f"server at {self.spec.location} refused to list models ({exc.status_code})"
+                f"server at {self.spec.location} refused to list models ({exc.status_code}){hint}"
             ) from None
         if not models.data:
             raise UnknownModelError(f"server at {self.spec.location} serves no models")
-        first = models.data[0]
-        # vLLM says how long its window is; knowing it lets long chats be trimmed here
-        # instead of being refused by the server.
-        window = getattr(first, "max_model_len", None)
+        self._learn(models.data[0])
+        return str(models.data[0].id)
+
+    def _look_up(self, model: str) -> None:
+        """Read a named model's entry in the listing, if the server answers quickly; the
+        model is used as named either way."""
+        try:
+            listing = self.client.with_options(timeout=10, max_retries=0).models.list()
+        except openai.OpenAIError:
+            return
+        for card in listing.data:
+            if card.id == model:
+                self._learn(card)
+
+    def _learn(self, card: Any) -> None:
+        """What a server's model listing tells: how long the window is (vLLM's
+        ``max_model_len``, our server's ``h2ogpt.context_length``), so long chats are trimmed
+        here instead of refused there; and whether the server is h2oGPT's own, where no top-k
+        cut is 0 rather than vLLM's -1."""
+        window = getattr(card, "max_model_len", None)
+        ours = getattr(card, "h2ogpt", None)
+        if isinstance(ours, dict):
+            self._no_top_k = 0
+            window = window or ours.get("context_length")
         if isinstance(window, int) and window > 0 and not self.options.max_seq_len:
             self.context_length = window
-        return str(first.id)
 
     def count_tokens(self, text: str) -> int:
         """No tokenizer on this side: a conservative estimate (about 4 characters a token)."""
@@ -69,9 +107,11 @@ class OpenAIBackend(Backend):
             args["seed"] = request.seed
         if request.stop:
             args["stop"] = request.stop[:4]
+        if self._stream_headers:
+            args["extra_headers"] = self._stream_headers
         if self._extras_ok:
             extra: dict[str, Any] = {"repetition_penalty": p.repetition_penalty}
-            extra["top_k"] = (p.sampling_top_k or -1) if p.do_sample else 1
+            extra["top_k"] = (p.sampling_top_k or self._no_top_k) if p.do_sample else 1
             if p.min_new_tokens:
                 extra["min_tokens"] = p.min_new_tokens
             args["extra_body"] = extra

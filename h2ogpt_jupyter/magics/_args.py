@@ -32,6 +32,7 @@ FLAGS = {
     "allow_download",
     "all",
     "new",
+    "keep",
     "no_stream",
 }
 # Commands whose text is a message: options end where the text begins.

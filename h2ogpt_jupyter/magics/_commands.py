@@ -17,7 +17,7 @@ from ..errors import H2OGPTError, InvalidOptionError
 from ..manager import TEMPLATE, ModelManager, get_manager
 from ..params import GenerationParams
 from ..response import Response
-from . import _documents, _panels
+from . import _documents, _panels, _server
 from ._args import Parsed, expand, parse
 from ._display import StreamDisplay, can_update, show_markdown
 
@@ -34,7 +34,7 @@ HELP = """\
 | `chats list\\|save NAME\\|load NAME\\|delete NAME\\|export PATH\\|import PATH` | saved chats |
 | `params [--temperature 0.7 …]` | show or set default generation parameters |
 | `prompt-types` · `info` · `help` | prompt formats, system and models, this help |
-{documents}{panels}
+{documents}{panels}{server}
 Options for `ask`/`chat` come before the message (`--` ends them): any generation
 parameter (`--temperature`, `--top-p`, `--top-k`, `--max-new-tokens`, `--num-beams`,
 `--repetition-penalty`, `--seed`, `--max-time`, …), `--model ALIAS`,
@@ -47,10 +47,11 @@ notebook variable; `{{{{` is a literal brace. The last Response is also in `_h2o
 """.format(
     documents=_documents.HELP.strip("\n") + "\n",
     panels=_panels.HELP.strip("\n") + "\n",
+    server=_server.HELP.strip("\n") + "\n",
     doc_options=_documents.HELP_OPTIONS.strip(),
 )
 # Subcommands defined in their own modules, called with (commands, parsed line, cell).
-_EXTRA = {**_documents.COMMANDS, **_panels.COMMANDS}
+_EXTRA = {**_documents.COMMANDS, **_panels.COMMANDS, **_server.COMMANDS}
 
 _TURN_KEYS = {
     "model",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 Run = Callable[[argparse.Namespace], int]
 Arguments = Callable[[argparse.ArgumentParser], None]
 
-COMMAND_MODULES = ["h2ogpt_jupyter.server.serve"]
+COMMAND_MODULES = ["h2ogpt_jupyter.server.serve", "h2ogpt_jupyter.kernelspec"]
 
 
 @dataclass

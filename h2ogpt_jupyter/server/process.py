@@ -81,8 +81,14 @@ def start_server(
     env: dict[str, str] | None = None,
     timeout: float = 180.0,
     log: str | os.PathLike[str] | None = None,
+    own_session: bool = False,
 ) -> ServerProcess:
-    """Run ``serve ARGS`` in a new process; return once it is ready, or raise with its log."""
+    """Run ``serve ARGS`` in a new process; return once it is ready, or raise with its log.
+
+    ``own_session`` puts the server in a session of its own, out of the caller's process
+    group: Jupyter interrupts a kernel by signalling its group, and ipykernel ends the group's
+    processes when it shuts down, so a kernel's server needs this to survive either.
+    """
     log_path = (
         Path(log) if log else Path(tempfile.mkstemp(prefix="h2ogpt-server-", suffix=".log")[1])
     )
@@ -94,6 +100,7 @@ def start_server(
             stderr=err,
             text=True,
             env={**os.environ, **(env or {})},
+            start_new_session=own_session,
         )
     assert process.stdout is not None
     lines: queue.Queue[str | None] = queue.Queue()
