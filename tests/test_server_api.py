@@ -240,6 +240,17 @@ def test_bad_requests_get_openai_errors(
         assert error["param"] == param
 
 
+def test_vllm_style_no_top_k_and_a_tiny_temperature_are_accepted(server: ServerProcess) -> None:
+    free = _post(server, "/chat/completions", ask(top_k=-1, max_tokens=6, **SAMPLED))
+    zero = _post(server, "/chat/completions", ask(top_k=0, max_tokens=6, **SAMPLED))
+    assert (
+        free.status_code == 200
+        and free.json()["choices"][0]["message"] == zero.json()["choices"][0]["message"]
+    )
+    cold = _post(server, "/chat/completions", ask(temperature=1e-300, seed=3, max_tokens=6))
+    assert cold.status_code == 200 and cold.json()["usage"]["completion_tokens"] >= 1
+
+
 def test_keys_are_required_everywhere_but_health(server: ServerProcess) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"}):
         r = httpx.get(server.api_base + "/models", headers=headers)

@@ -45,10 +45,15 @@ class GenerationFields(_Body):
     max_completion_tokens: int | None = _range("max_new_tokens", "Same as max_tokens (newer).")
     max_new_tokens: int | None = _range("max_new_tokens", "h2oGPT's name for max_tokens.")
     temperature: float | None = _range(
-        "temperature", "0 (default) is greedy; values under 1e-4 count as 1e-4."
+        "temperature", "0 (default) is greedy; values under 0.01 count as 0.01."
     )
     top_p: float | None = _range("top_p", "Nucleus sampling.")
-    top_k: int | None = _range("top_k", "h2oGPT: top-k sampling (1 is greedy).")
+    top_k: int | None = Field(
+        None,
+        ge=-1,
+        le=_BOUNDS["top_k"][1],
+        description="h2oGPT: top-k sampling (1 is greedy; 0 or vLLM's -1: no cut).",
+    )
     repetition_penalty: float | None = _range("repetition_penalty", "h2oGPT: default 1.07.")
     min_new_tokens: int | None = _range("min_new_tokens", "h2oGPT: least tokens to generate.")
     max_time: float | None = _range("max_time", "h2oGPT: seconds before the answer is cut.")

@@ -36,9 +36,6 @@ _PASSED = (
 _DOCS = ("document_subset", "document_choice", "top_k_docs", "cut_distance", "docs_ordering_type")
 _SEEDS = 2**32  # GenerationParams' seed range
 COMPLETION_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
-# Dividing logits by a temperature much smaller than this overflows float32 (inf/nan
-# probabilities); sampling this cold is already greedy in all but name.
-MIN_TEMPERATURE = 1e-4
 
 
 @dataclass
@@ -125,8 +122,8 @@ def check_completion(body: CompletionRequest, prompt_type: str) -> list[str]:
 def generation_options(body: GenerationFields, default_max_tokens: int | None) -> dict[str, Any]:
     """The h2oGPT generation options a request asks for (validated by the caller)."""
     options = {k: v for k in _PASSED if (v := getattr(body, k)) is not None}
-    if 0 < options.get("temperature", 0) < MIN_TEMPERATURE:
-        options["temperature"] = MIN_TEMPERATURE
+    if options.get("top_k") == -1:  # vLLM's spelling of "no top-k cut"
+        options["top_k"] = 0
     chosen = [body.max_completion_tokens, body.max_tokens, body.max_new_tokens]
     max_tokens = next((m for m in chosen if m is not None), default_max_tokens)
     if max_tokens is not None:
