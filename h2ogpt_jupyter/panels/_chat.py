@@ -241,7 +241,11 @@ class ChatPanel(SettingsBase):
             "stats": response.summary(),
             "finish_reason": response.finish_reason,
         }
-        self._meta = [*self._meta[: len(self._chat.history) - 1], meta]
+        # Turns from before this panel (a chat shared with %h2ogpt chat, or opened with chat=)
+        # have no statistics: pad for them, so this turn's land on this turn.
+        earlier = len(self._chat.history) - 1
+        kept = self._meta[:earlier]
+        self._meta = [*kept, *({} for _ in range(earlier - len(kept))), meta]
         self.last_response = response
         self.update(busy=False, messages=self._history_messages(), token_count=self._count())
         self.emit(type="done", index=index, finish_reason=response.finish_reason)

@@ -76,6 +76,7 @@ function h2oSavedChats(model) {
 }
 
 function render({ model, el }) {
+  const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const [settings, dropSettings] = h2oSettingsView(model);
@@ -213,6 +214,7 @@ function render({ model, el }) {
   drawBusy();
   drawMessages();
   return () => {
+    dropKeys();
     events.forEach(([event, fn]) => model.off(event, fn));
     dropErrors();
     dropStatus();

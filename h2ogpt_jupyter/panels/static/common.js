@@ -135,13 +135,34 @@ function h2oSelect(options, value, onchange, title = "") {
   return select;
 }
 
-// options: [value] or [[value, label]]
+// options: [value] or [[value, label]]. The options are rebuilt only when they changed: the
+// chat redraws its toolbar on every model, mode or token-count change and asks for fresh
+// models and collections as its selects get focus, so a list the user has just opened is
+// not rebuilt under them.
 function h2oFillSelect(select, options, value) {
-  select.replaceChildren(
-    ...options.map((opt) => {
-      const [val, label] = Array.isArray(opt) ? opt : [opt, opt];
-      return h2oEl("option", { value: val }, label);
-    }),
-  );
+  const pairs = options.map((opt) => (Array.isArray(opt) ? opt : [opt, opt]).map(String));
+  const current = Array.from(select.options, (o) => [o.value, o.textContent]);
+  if (JSON.stringify(current) !== JSON.stringify(pairs)) {
+    select.replaceChildren(...pairs.map(([val, label]) => h2oEl("option", { value: val }, label)));
+  }
   select.value = value;
+}
+
+// Keys typed into a panel's fields belong to the panel. JupyterLab and Notebook 7 read every
+// keydown on the page: Shift/Ctrl/Alt+Enter run the cell that holds the panel (which replaces
+// the panel), and any key pressed inside a cell arms a guard that swallows the next line
+// break, so Shift+Enter in the message box would give no new line. Keydowns in the panel's
+// fields therefore stop here; Ctrl/Cmd shortcuts (save, command palette) still reach the
+// notebook.
+const H2O_FIELDS = "input, textarea, select, [contenteditable]";
+
+function h2oOwnKeys(el) {
+  const keep = (event) => {
+    const target = event.target;
+    if (!target || !target.closest || !target.closest(H2O_FIELDS)) return;
+    if ((event.ctrlKey || event.metaKey) && event.key !== "Enter") return;
+    event.stopPropagation();
+  };
+  el.addEventListener("keydown", keep);
+  return () => el.removeEventListener("keydown", keep);
 }

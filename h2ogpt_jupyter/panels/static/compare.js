@@ -29,7 +29,22 @@ function h2oColumnView(col, index, streamText, scoring) {
   );
 }
 
+// A column's answer scrolls on its own (long answers). Each redraw builds a new column, so
+// its scroll position is carried over: one following the end keeps following it as text
+// streams in, one the user scrolled up stays where it is.
+function h2oBodyScroll(oldColumn) {
+  const body = oldColumn.querySelector(".h2o-msg-body");
+  if (!body) return () => {};
+  const follow = body.scrollHeight - body.scrollTop - body.clientHeight < 24;
+  const top = body.scrollTop;
+  return (newColumn) => {
+    const next = newColumn.querySelector(".h2o-msg-body");
+    if (next) next.scrollTop = follow ? next.scrollHeight : top;
+  };
+}
+
 function render({ model, el }) {
+  const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const prompt = h2oEl("textarea", { class: "h2o-input", rows: 2, placeholder: "One prompt for every column (Enter to run)" });
@@ -51,7 +66,9 @@ function render({ model, el }) {
   const draw = () => {
     const cols = model.get("columns") || [];
     grid.style.gridTemplateColumns = `repeat(${Math.max(cols.length, 1)}, minmax(0, 1fr))`;
+    const scrolls = Array.from(grid.querySelectorAll("[data-column]"), h2oBodyScroll);
     grid.replaceChildren(...cols.map((c, i) => h2oColumnView(c, i, streams[i] || "", model.get("scoring"))));
+    grid.querySelectorAll("[data-column]").forEach((node, i) => scrolls[i] && scrolls[i](node));
   };
   const drawColumn = {};
   const redraw = (i) => {
@@ -60,7 +77,10 @@ function render({ model, el }) {
         const col = (model.get("columns") || [])[i];
         const old = grid.querySelector(`[data-column="${i}"]`);
         if (!col || !old) return draw();
-        old.replaceWith(h2oColumnView(col, i, streams[i] || "", model.get("scoring")));
+        const restore = h2oBodyScroll(old);
+        const view = h2oColumnView(col, i, streams[i] || "", model.get("scoring"));
+        old.replaceWith(view);
+        restore(view);
       });
     }
     drawColumn[i]();
@@ -103,6 +123,7 @@ function render({ model, el }) {
   draw();
   drawBusy();
   return () => {
+    dropKeys();
     events.forEach(([event, fn]) => model.off(event, fn));
     dropErrors();
     dropStatus();

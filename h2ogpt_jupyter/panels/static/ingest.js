@@ -6,6 +6,7 @@
 const H2O_NEW = "\u0000new";
 
 function render({ model, el }) {
+  const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
 
@@ -155,6 +156,7 @@ function render({ model, el }) {
   drawResults();
   drawSources();
   return () => {
+    dropKeys();
     events.forEach(([event, fn]) => model.off(event, fn));
     dropErrors();
     dropStatus();

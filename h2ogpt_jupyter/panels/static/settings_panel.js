@@ -1,6 +1,7 @@
 // The settings panel on its own: errors, status and the settings view.
 
 function render({ model, el }) {
+  const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const [settings, dropSettings] = h2oSettingsView(model);
@@ -18,6 +19,7 @@ function render({ model, el }) {
     ),
   );
   return () => {
+    dropKeys();
     dropErrors();
     dropStatus();
     dropSettings();
