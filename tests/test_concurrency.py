@@ -4,6 +4,7 @@ exactly its own answer, usage and finish reason."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -249,9 +250,26 @@ def test_llamacpp_pool_answers_concurrent_requests(manager):
         for q in QUESTIONS[:4]
     ]
     alone = [summary(generate(backend, r)) for r in reqs]
-    batched = together([lambda r=r: generate(backend, r) for r in reqs])
+    # What the notebook's thread prints meanwhile must reach it: no context is made (and
+    # sys.stdout swapped by llama-cpp-python) while generations run.
+    streams: set[int] = set()
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            streams.add(id(sys.stdout))
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        batched = together([lambda r=r: generate(backend, r) for r in reqs])
+    finally:
+        watching.set()
+        watcher.join()
     assert [summary(r) for r in batched] == alone
-    assert len(backend._slots) == 2  # made on demand, never more than n_parallel
+    assert len(backend._slots) == 2  # n_parallel contexts, made at load
+    assert streams == {id(sys.stdout)}
 
 
 @pytest.mark.integration

@@ -3,8 +3,10 @@
 Concurrent generations: llama-cpp-python's ``Llama`` runs one generation at a time, so the
 backend keeps a small pool of ``Llama`` contexts over the same memory-mapped weights (the
 weights are shared; each context adds its own KV cache) — ``n_parallel`` load option, default
-2 on machines with two or more cores, 1 otherwise. Contexts beyond the first are only created
-when a second generation actually arrives. The threads are shared out: a generation running
+2 on machines with two or more cores, 1 otherwise. All contexts are made at load, on the
+loading thread: llama-cpp-python silences a context's creation by swapping the process's
+``sys.stdout``/``stderr``, which made on a worker thread would swallow what a notebook cell
+prints meanwhile. The threads are shared out: a generation running
 alone uses all of them, and while ``k`` run at once each uses ``n_threads // k`` (adjusted
 between tokens by each generation's own thread). On two cores two single-threaded contexts
 produce ~1.6× the tokens/s of one two-threaded context (bench/RESULTS.md). Generations beyond
@@ -109,6 +111,9 @@ class LlamaCppBackend(Backend):
         self.concurrent = self.n_parallel > 1
         self._pool = threading.Condition()
         self._free = [_Slot(self.llm, threads)]
+        self._free += [
+            _Slot(Llama(**self._llama_args), threads) for _ in range(self.n_parallel - 1)
+        ]
         self._slots = list(self._free)
         self._busy = 0
         trained = int(self.llm.metadata.get(f"{self._arch()}.context_length", 0) or 0)
@@ -165,26 +170,14 @@ class LlamaCppBackend(Backend):
 
     # --- the pool of contexts ---------------------------------------------------------------
     def _acquire(self, cancel: threading.Event) -> _Slot | None:
-        """A free context (made on demand up to ``n_parallel``); None if cancelled waiting."""
+        """A free context; None if cancelled while waiting for one."""
         with self._pool:
-            while not self._free and len(self._slots) >= self.n_parallel:
+            while not self._free:
                 if cancel.is_set():
                     return None
                 self._pool.wait(timeout=0.05)
             self._busy += 1
-            if self._free:
-                return self._free.pop()
-            slot = _Slot(None, self.threads)
-            self._slots.append(slot)  # reserved: others wait rather than make one too many
-        try:
-            slot.llm = Llama(**self._llama_args)
-        except BaseException:
-            with self._pool:
-                self._slots.remove(slot)
-                self._busy -= 1
-                self._pool.notify()
-            raise
-        return slot
+            return self._free.pop()
 
     def _release(self, slot: _Slot) -> None:
         with self._pool:
