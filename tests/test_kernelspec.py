@@ -154,4 +154,8 @@ def test_a_server_survives_an_interrupted_cell(kernel: Any, tiny_model_dir: Path
     time.sleep(1)
     manager.interrupt_kernel()  # the toolbar's stop button
     time.sleep(3)
-    assert psutil.pid_exists(pids["t"]) and psutil.Process(pids["t"]).status() != "zombie"
+    try:
+        assert psutil.pid_exists(pids["t"]) and psutil.Process(pids["t"]).status() != "zombie"
+    finally:  # the fixture kills the kernel (no exit handlers run), so stop the server here
+        if psutil.pid_exists(pids["t"]):
+            psutil.Process(pids["t"]).terminate()
