@@ -247,7 +247,7 @@ def report(
 ) -> None:
     order = list(variants.values())
     rounds = clean_rounds(order)
-    busy = len(rounds) < MIN_CLEAN
+    busy = len(rounds) < min(MIN_CLEAN, args.repeats)
     if busy:
         rounds = list(range(args.repeats))
     forced = "forced" if args.force else "at most"

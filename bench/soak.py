@@ -102,8 +102,13 @@ def request_body(rng: random.Random) -> dict[str, Any]:
 
 
 # --- the four kinds of request -----------------------------------------------------------------
-async def streamed(client: AsyncOpenAI, body: dict[str, Any], cut_after: int | None) -> int | None:
-    """Completion tokens of a full stream; None when the client cut it on purpose."""
+Answer = tuple[int, bool]  # completion tokens, whether there was any text
+
+
+async def streamed(
+    client: AsyncOpenAI, body: dict[str, Any], cut_after: int | None
+) -> Answer | None:
+    """A full stream's tokens and whether it had text; None when the client cut it on purpose."""
     stream = await client.chat.completions.create(
         **body, stream=True, stream_options={"include_usage": True}
     )
@@ -122,11 +127,13 @@ async def streamed(client: AsyncOpenAI, body: dict[str, Any], cut_after: int | N
         await stream.close()  # a cut: closes the connection mid-stream
     if reason is None or tokens is None:
         raise RuntimeError(f"stream ended without finish_reason/usage ({reason}, {tokens})")
-    return tokens if content else -tokens
+    return tokens, content > 0
 
 
-async def whole(client: AsyncOpenAI, body: dict[str, Any], cut_after: float | None) -> int | None:
-    """Completion tokens of a whole answer; None when the client gave up on purpose."""
+async def whole(
+    client: AsyncOpenAI, body: dict[str, Any], cut_after: float | None
+) -> Answer | None:
+    """A whole answer's tokens and whether it had text; None when the client gave up on it."""
     call = client.chat.completions.create(**body)
     try:
         response = await (call if cut_after is None else asyncio.wait_for(call, cut_after))
@@ -135,8 +142,7 @@ async def whole(client: AsyncOpenAI, body: dict[str, Any], cut_after: float | No
     choice = response.choices[0]
     if response.usage is None or choice.finish_reason is None or choice.message.content is None:
         raise RuntimeError(f"incomplete response: {response.model_dump_json()[:200]}")
-    tokens = response.usage.completion_tokens
-    return tokens if choice.message.content else -tokens
+    return response.usage.completion_tokens, bool(choice.message.content)
 
 
 async def client_loop(
@@ -149,18 +155,20 @@ async def client_loop(
         try:
             if kind.startswith("stream"):
                 cut = rng.randint(1, 8) if kind == "stream-cut" else None
-                tokens = await streamed(client, body, cut)
+                answer = await streamed(client, body, cut)
             else:
-                tokens = await whole(client, body, rng.uniform(0.2, 2.0) if "cut" in kind else None)
+                give_up = rng.uniform(0.2, 2.0) if kind == "whole-cut" else None
+                answer = await whole(client, body, give_up)
         except Exception as exc:  # anything but a deliberate cut is a failure, by type
             tally.fail(kind, exc)
+            await asyncio.sleep(0.2)  # no busy loop against a server that is gone
             continue
-        if tokens is None:
+        if answer is None:
             tally.cut[kind] += 1
             continue
         tally.ok[kind] += 1
-        tally.tokens += abs(tokens)
-        tally.empty += tokens < 0
+        tally.tokens += answer[0]
+        tally.empty += not answer[1]
 
 
 # --- the server's side -----------------------------------------------------------------------
@@ -205,12 +213,16 @@ async def monitor(
 async def drain(http: httpx.AsyncClient) -> tuple[bool, float, dict[str, Any]]:
     """Wait until the server holds no request; (drained, seconds waited, last counts)."""
     began = time.perf_counter()
-    queue = await server_queue(http)
-    while time.perf_counter() - began < DRAIN_SECONDS:
-        if queue["in_flight"] == 0 and queue["depth"] == 0:
-            return True, time.perf_counter() - began, queue
-        await asyncio.sleep(0.25)
+    queue: dict[str, Any] = {"in_flight": "?", "depth": "?", "cancelled": 0}
+    try:
         queue = await server_queue(http)
+        while time.perf_counter() - began < DRAIN_SECONDS:
+            if queue["in_flight"] == 0 and queue["depth"] == 0:
+                return True, time.perf_counter() - began, queue
+            await asyncio.sleep(0.25)
+            queue = await server_queue(http)
+    except httpx.HTTPError:  # the server is gone: the report says so
+        pass
     return False, time.perf_counter() - began, queue
 
 
@@ -259,7 +271,10 @@ async def soak(server: ServerProcess, args: argparse.Namespace) -> int:
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
         drained, waited, queue = await drain(http)
-        end_rss = rss_mib(process)
+        try:
+            end_rss = rss_mib(process)
+        except psutil.NoSuchProcess:
+            end_rss = float("nan")
     finally:
         await http.aclose()
         for c in clients:
@@ -344,7 +359,12 @@ def main() -> int:
         if args.wait_idle and not wait_idle(args.wait_idle):
             print(f"CPUs not idle after {args.wait_idle:.0f} s: running anyway (machine busy)")
         print(f"machine: {machine_load([server.pid])}", flush=True)
-        code = asyncio.run(soak(server, args))
+        try:
+            code = asyncio.run(soak(server, args))
+        except Exception as exc:  # the server gone, /metrics unreachable, ...
+            print(f"FAILED: {type(exc).__name__}: {exc}\n--- server log (tail) ---")
+            print(server.log_tail())
+            return 1
         print(f"machine at the end: {machine_load([server.pid])}")
         return code
     finally:
