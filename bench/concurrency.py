@@ -12,7 +12,10 @@ round), so the ratios compare neighbours in time on this noisy machine:
 * transformers' lone request through the batching loop ÷ the same request through
   ``generate`` (what a lone request runs): why a lone request does not use the loop;
 * llama.cpp with its default pool of two contexts and with ``n_parallel=1`` (one context,
-  generations one after another).
+  generations one after another);
+* transformers with its rows-first linear layers (the default on a CPU in float32, see
+  ``h2ogpt_jupyter/backends/_cpu_linear.py``) ÷ torch's own (engine
+  ``transformers-torch-linear``, not run unless named).
 
 Before every run the bench waits for transformers' batching loop to have stopped (it stops
 after 2 s idle): one client then always measures the lone path, and no idle loop thread
@@ -41,6 +44,7 @@ from typing import Any
 
 from _common import jiffies, wait_idle
 
+from h2ogpt_jupyter.backends._cpu_linear import use_torch_linear
 from h2ogpt_jupyter.chat import Chat
 from h2ogpt_jupyter.manager import ModelManager
 
@@ -90,6 +94,7 @@ class Variant:
 #: name -> load options; every one loads the packaged smollm2
 ENGINES: dict[str, dict[str, Any]] = {
     "transformers": {"backend": "transformers"},
+    "transformers-torch-linear": {"backend": "transformers"},
     "llamacpp": {"backend": "llamacpp"},
     "llamacpp-serial": {"backend": "llamacpp", "n_parallel": 1},
 }
@@ -188,7 +193,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="measured rounds")
     parser.add_argument(
         "--engines",
-        default=",".join(ENGINES),
+        default="transformers,llamacpp,llamacpp-serial",
         help=f"comma list of: {', '.join(ENGINES)}",
     )
     parser.add_argument("--clients", default="1,4,8,16", help="comma list of client counts")
@@ -204,7 +209,9 @@ def main() -> None:
     variants: dict[str, Variant] = {}
     for engine in engines:
         t = time.perf_counter()
-        manager.load("smollm2", alias=engine, **ENGINES[engine])
+        loaded = manager.load("smollm2", alias=engine, **ENGINES[engine])
+        if engine == "transformers-torch-linear":  # torch's own linear layers, for comparison
+            use_torch_linear(loaded.backend.model)
         print(f"loaded smollm2 as {engine} in {time.perf_counter() - t:.1f} s", flush=True)
         for count in counts:
             variants[f"{engine} {count}"] = Variant(
@@ -261,6 +268,14 @@ def main() -> None:
             f"| transformers lone request: batching loop ÷ generate() | {value:.2f} | {spread} "
             "| – | – |"
         )
+    for count in counts:
+        fast, plain = f"transformers {count}", f"transformers-torch-linear {count}"
+        if count > 1 and fast in variants and plain in variants:
+            value, spread = ratio(variants[fast], variants[plain], rounds)
+            rows.append(
+                f"| transformers {count} clients: rows-first ÷ torch linear layers | {value:.2f} "
+                f"| {spread} | – | – |"
+            )
     if "llamacpp 16" in variants and "llamacpp-serial 16" in variants:
         value, spread = ratio(variants["llamacpp 16"], variants["llamacpp-serial 16"], rounds)
         rows.append(

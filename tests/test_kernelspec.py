@@ -1,7 +1,7 @@
 """``h2ogpt-jupyter install-kernel``: the spec agrees with the repository's copy, installs where
 asked, is listed by ``jupyter kernelspec list``, and the kernel it starts has ``%h2ogpt``
-without ``%load_ext``. In that kernel, a server it started stops when it shuts down, unless
-started with ``--keep``."""
+without ``%load_ext``. In that kernel, a server it started stops when it shuts down or is
+killed, unless started with ``--keep``."""
 
 from __future__ import annotations
 
@@ -133,6 +133,16 @@ def test_a_server_stops_with_the_kernel(kernel: Any, tiny_model_dir: Path) -> No
     pids = _server_pids(client, f"t={tiny_model_dir}?dtype=float32")
     manager.shutdown_kernel(now=False)  # as Jupyter does: a shutdown request, then it exits
     assert _gone(pids["t"]), "the server outlived the kernel that started it"
+
+
+def test_a_server_stops_when_its_kernel_is_killed(kernel: Any, tiny_model_dir: Path) -> None:
+    from h2ogpt_jupyter.server import runtime
+
+    manager, client = kernel
+    pids = _server_pids(client, f"t={tiny_model_dir}?dtype=float32")
+    manager.shutdown_kernel(now=True)  # killed: no exit handlers run in the kernel
+    assert _gone(pids["t"]), "the server outlived the kernel that was killed"
+    assert all(info["pid"] != pids["t"] for info in runtime.running_servers())
 
 
 def test_a_kept_server_outlives_the_kernel(kernel: Any, tiny_model_dir: Path) -> None:

@@ -40,6 +40,7 @@ from ._base import (  # noqa: E402
     ModelSpec,
     StreamEvent,
 )
+from ._cpu_linear import use_rows_first  # noqa: E402
 from ._hf_loading import (  # noqa: E402
     apply_rope_scaling,
     lora_dir,
@@ -98,6 +99,7 @@ class TransformersBackend(Backend):
         if lora is not None:
             self.model = with_lora(self.model, lora)
         self.model.eval()
+        use_rows_first(self.model)  # batches of a few rows, fast on a CPU (see the module)
         self.context_length = self._context_length(config)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -201,11 +201,14 @@ def start(cmds: Commands, p: Parsed) -> None:
         raise H2OGPTError(f"port {port} on {host} is in use; choose another --port (0: any free)")
     print(f"Starting a server for {label} (it loads the model in its own process)…", flush=True)
     args = ["--model", model, "--host", host, "--port", str(port)]
+    keep = bool(p.options.get("keep"))
+    if not keep:  # the server ends with this kernel, even a killed one
+        args += ["--parent-pid", str(os.getpid())]
     try:
         server = start_server(args, env=_environment(key), own_session=True)
     except H2OGPTError as exc:
         raise H2OGPTError(_one_line(exc)) from None
-    _STARTED[server.port] = _Started(server, bool(p.options.get("keep")), key)
+    _STARTED[server.port] = _Started(server, keep, key)
     atexit.unregister(_stop_at_exit)  # registered once, however many servers
     atexit.register(_stop_at_exit)
     if out is not None:

@@ -33,6 +33,7 @@ from .config import (
 )
 
 GRACEFUL_SECONDS = 3  # streams still open at shutdown are cut after this
+PARENT_POLL_SECONDS = 1.0  # how often --parent-pid is checked
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +93,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     add("--root-path", default="", help="path prefix added by a proxy in front of the server")
     add("--ssl-keyfile", help="TLS private key (with --ssl-certfile)")
     add("--ssl-certfile", help="TLS certificate chain")
+    add(
+        "--parent-pid",
+        type=int,
+        metavar="PID",
+        help="stop when process PID ends (a kernel's server stops with its kernel)",
+    )
     add(
         "--log-level",
         default="warning",
@@ -180,6 +187,36 @@ def _announce(server: Any, state: Any, config: ServerConfig, url: str, result: d
     print(f"h2ogpt server ready at {url}", flush=True)
 
 
+def _alive(pid: int, born: float) -> bool:
+    """Whether ``pid`` is still the process born at ``born`` (a reused pid is not)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time() == born
+    except psutil.Error:
+        return False
+
+
+def _watch_parent(server: Any, pid: int) -> None:
+    """Stop the server (gracefully: runtime file removed) once process ``pid`` has ended.
+
+    A kernel starts its server in a session of its own so that interrupts spare it; so nothing
+    else ends the server when the kernel is killed rather than shut down.
+    """
+    import psutil
+
+    try:
+        born: float | None = psutil.Process(pid).create_time()
+    except psutil.Error:
+        born = None  # gone already: stop at once
+    while not server.should_exit:
+        if born is None or not _alive(pid, born):
+            print(f"h2ogpt server: process {pid} ended; stopping", file=sys.stderr, flush=True)
+            server.should_exit = True
+            return
+        time.sleep(PARENT_POLL_SECONDS)
+
+
 @command("serve", "Serve models over an OpenAI-compatible HTTP API.", arguments)
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -220,6 +257,10 @@ def serve(args: argparse.Namespace) -> int:
         daemon=True,
     )
     watcher.start()
+    if args.parent_pid:
+        threading.Thread(
+            target=_watch_parent, args=(server, args.parent_pid), name="h2ogpt-parent", daemon=True
+        ).start()
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
