@@ -29,7 +29,10 @@ class StopStringCutter:
         self.hit = False
 
     def feed(self, delta: str) -> str:
-        """Add a delta; return the text now safe to show."""
+        """Add a delta; return the text now safe to show (nothing once a stop string was hit:
+        the engine may still send a token or two while it winds down)."""
+        if self.hit:
+            return ""
         start = max(0, self.emitted - max((len(s) for s in self.stops), default=0))
         self.text += delta
         cut = min((i for s in self.stops if (i := self.text.find(s, start)) >= 0), default=-1)

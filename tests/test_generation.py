@@ -23,6 +23,12 @@ def test_cutter_never_shows_part_of_a_stop_string_split_across_deltas():
     assert cutter.hit
 
 
+def test_cutter_ignores_what_comes_after_a_hit():
+    cutter = StopStringCutter(["ste"])
+    shown = [cutter.feed(d) for d in ["elist", "elist", "elist"]]  # the engine winding down
+    assert "".join(shown) + cutter.flush() == "eli" and cutter.text == "eli"
+
+
 def test_cutter_releases_a_held_prefix_that_turns_out_harmless():
     cutter = StopStringCutter(["</s>"])
     assert cutter.feed("a </") == "a "
@@ -112,3 +118,43 @@ def test_on_done_called_once(tiny, reuse):
         with pytest.raises(RuntimeError):
             list(g)
     assert len(seen) == 1
+
+
+# --- token by token: text without spaces streams as it is made ---------------------------------
+@pytest.mark.parametrize(
+    "text",
+    ["def fibonacci(n):return[0,1,1,2,3,5,8][:n]#first_terms", "東京都は日本の首都です。"],
+)
+def test_token_streamer_gives_each_token_its_text_at_once(smollm2_tokenizer_dir, text):
+    import torch
+    from transformers import AutoTokenizer
+
+    from h2ogpt_jupyter.backends._hf_stream import TokenStreamer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(smollm2_tokenizer_dir))
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    streamer = TokenStreamer(tokenizer)
+    streamer.put(torch.tensor([[1, 2, 3]]))  # the prompt: skipped
+    seen = []
+    for token in ids:
+        streamer.put(torch.tensor([token]))
+        seen.append(streamer.deltas.qsize())
+    streamer.end()
+    deltas = list(streamer)
+    assert "".join(deltas) == text
+    if text.isascii():  # a delta per token, the first before the second token exists
+        assert len(deltas) == len(ids) and seen[0] == 1
+    else:  # byte tokens: each character as soon as its bytes are complete
+        assert deltas == list(text)
+
+
+@pytest.mark.parametrize("path", ["lone", "serial"])
+def test_answers_stream_token_by_token(tiny, monkeypatch, path):
+    if path == "serial":  # generate() one request at a time, as when batching is off
+        monkeypatch.setattr(tiny.backend, "concurrent", False)
+    g = Generation(tiny.backend, request(max_new_tokens=24), model="tiny")
+    deltas = list(g)
+    text = g.response.text
+    assert "".join(deltas) == text and g.response.usage.completion_tokens == 24
+    # a streamer that waits for spaces gives at most one delta per space or newline
+    assert len(deltas) > text.count(" ") + text.count("\n") + 1, deltas

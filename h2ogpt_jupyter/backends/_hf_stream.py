@@ -22,7 +22,8 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
 
 from ._base import BackendRequest, StreamEvent
 from ._batching import BatchingEngine, RequestSampler, SamplerLogits
@@ -43,7 +44,7 @@ class Until(StoppingCriteria):
 
 
 def generate_in_thread(
-    model: Any, kwargs: dict[str, Any], streamer: TextIteratorStreamer, cancel: threading.Event
+    model: Any, kwargs: dict[str, Any], streamer: TokenStreamer, cancel: threading.Event
 ) -> Generator[StreamEvent, None, Any]:
     """Stream ``model.generate(**kwargs)`` from a worker thread; return its output ids.
 
@@ -195,9 +196,7 @@ class Streams:
         backend = self.backend
         params = request.params
         inputs = torch.tensor([ids], device=backend.model.device)
-        streamer = TextIteratorStreamer(
-            backend.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
-        )
+        streamer = TokenStreamer(backend.tokenizer)
         kwargs: dict[str, Any] = {
             "input_ids": inputs,
             "attention_mask": torch.ones_like(inputs),
@@ -257,3 +256,39 @@ class IncrementalDecoder:
             return ""
         self.start, self.shown = self.shown, len(tokens)
         return after[len(before) :]
+
+
+class TokenStreamer(BaseStreamer):
+    """``generate``'s streamer, iterated from another thread: the text of every new token as
+    soon as it is made (the prompt, which ``generate`` puts first, is skipped).
+
+    transformers' ``TextIteratorStreamer`` holds text back until a space or a newline, so an
+    answer in code, in a language written without spaces, or one long word would arrive in a
+    few lumps — wrong times to first token and tokens/s, and no visible streaming. Deltas come
+    from :class:`IncrementalDecoder`, as in the batching loop, so both paths stream alike.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.decoder = IncrementalDecoder(tokenizer)
+        self.tokens: list[int] = []
+        self.deltas: queue.Queue[str | None] = queue.Queue()
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self.tokens.extend(int(t) for t in value.reshape(-1).tolist())
+        delta = self.decoder.feed(self.tokens)
+        if delta:
+            self.deltas.put(delta)
+
+    def end(self) -> None:
+        tail = self.decoder.feed(self.tokens, final=True)
+        if tail:
+            self.deltas.put(tail)
+        self.deltas.put(None)
+
+    def __iter__(self) -> Iterator[str]:
+        while (delta := self.deltas.get()) is not None:
+            yield delta

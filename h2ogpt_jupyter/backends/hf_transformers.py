@@ -26,7 +26,6 @@ from transformers import (  # noqa: E402
     AutoModelForCausalLM,
     AutoTokenizer,
     StoppingCriteriaList,
-    TextIteratorStreamer,
 )
 
 from ..errors import BackendUnavailableError, InvalidOptionError  # noqa: E402
@@ -49,7 +48,7 @@ from ._hf_loading import (  # noqa: E402
     rope_factor,
     with_lora,
 )
-from ._hf_stream import Streams, Until, generate_in_thread  # noqa: E402
+from ._hf_stream import Streams, TokenStreamer, Until, generate_in_thread  # noqa: E402
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -258,9 +257,7 @@ class TransformersBackend(Backend):
             yield StreamEvent(text=text)
             yield self.final(len(new), prompt_tokens, request, cancel)
             return
-        streamer = TextIteratorStreamer(
-            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
-        )
+        streamer = TokenStreamer(self.tokenizer)
         out = yield from generate_in_thread(self.model, {**inputs, **kwargs}, streamer, cancel)
         completion = int(out.shape[1]) - prompt_tokens
         yield self.final(completion, prompt_tokens, request, cancel)
