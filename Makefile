@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python bench/query.py --sizes 10000 --queries 100
 	$(BIN)/python bench/concurrency.py --engines transformers,llamacpp --clients 1,8 --tokens 32 --repeats 1
 	$(BIN)/python bench/server_concurrency.py --clients 1,16 --tokens 32 --repeats 1
+	$(BIN)/python bench/llamacpp_batch.py --repeats 1
 	$(BIN)/python bench/soak.py --seconds 30
 
 clean:
