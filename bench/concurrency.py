@@ -15,7 +15,9 @@ round), so the ratios compare neighbours in time on this noisy machine:
   generations one after another);
 * transformers with its rows-first linear layers (the default on a CPU in float32, see
   ``h2ogpt_jupyter/backends/_cpu_linear.py``) ÷ torch's own (engine
-  ``transformers-torch-linear``, not run unless named).
+  ``transformers-torch-linear``, not run unless named);
+* llama.cpp with flash attention (the default) ÷ without (engine ``llamacpp-no-flash-attn``,
+  not run unless named).
 
 Before every run the bench waits for transformers' batching loop to have stopped (it stops
 after 2 s idle): one client then always measures the lone path, and no idle loop thread
@@ -97,6 +99,7 @@ ENGINES: dict[str, dict[str, Any]] = {
     "transformers-torch-linear": {"backend": "transformers"},
     "llamacpp": {"backend": "llamacpp"},
     "llamacpp-serial": {"backend": "llamacpp", "n_parallel": 1},
+    "llamacpp-no-flash-attn": {"backend": "llamacpp", "flash_attn": False},
 }
 
 
@@ -275,6 +278,14 @@ def main() -> None:
             rows.append(
                 f"| transformers {count} clients: rows-first ÷ torch linear layers | {value:.2f} "
                 f"| {spread} | – | – |"
+            )
+    for count in counts:
+        fast, plain = f"llamacpp {count}", f"llamacpp-no-flash-attn {count}"
+        if fast in variants and plain in variants:
+            value, spread = ratio(variants[fast], variants[plain], rounds)
+            rows.append(
+                f"| llama.cpp {count} client{'s' if count > 1 else ''}: flash attention on ÷ off "
+                f"| {value:.2f} | {spread} | – | – |"
             )
     if "llamacpp 16" in variants and "llamacpp-serial 16" in variants:
         value, spread = ratio(variants["llamacpp 16"], variants["llamacpp-serial 16"], rounds)

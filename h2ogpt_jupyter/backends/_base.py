@@ -46,10 +46,11 @@ class LoadOptions:
     api_key: str = ""
     n_threads: int | None = None
     n_parallel: int | None = None
+    flash_attn: bool = True  # llama.cpp: its flash attention (~1.2x a CPU stream)
     allow_download: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("load_8bit", "load_4bit", "trust_remote_code", "allow_download"):
+        for name in ("load_8bit", "load_4bit", "trust_remote_code", "flash_attn", "allow_download"):
             setattr(self, name, _as_bool(name, getattr(self, name)))
         for name in ("max_seq_len", "n_threads", "n_parallel", "use_gpu_id"):
             value = getattr(self, name)
