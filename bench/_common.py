@@ -15,6 +15,26 @@ from collections.abc import Iterable
 
 IDLE = 0.1  # below this share of all CPUs busy, the machine counts as idle
 
+#: what the generation benchmarks ask (client ``i`` asks ``QUESTIONS[i % 16]``)
+QUESTIONS = [
+    "Write a long story about a dragon who learns to bake bread.",
+    "Explain how a bicycle stays upright.",
+    "Describe a walk through a forest in autumn.",
+    "What should a beginner know about growing tomatoes?",
+    "Tell me about the history of the printing press.",
+    "Why is the sky blue? Explain it to a child.",
+    "Write a letter from a lighthouse keeper to his sister.",
+    "Describe how bread rises.",
+    "What are good habits for studying a new language?",
+    "Tell a story about a robot who wants to paint.",
+    "Explain what a volcano is and how it forms.",
+    "Describe a busy market in the morning.",
+    "How do bees make honey?",
+    "Write a short fable about a fox and a crow.",
+    "Explain how rain forms.",
+    "Describe the life of a sailor on an old ship.",
+]
+
 
 def process_ticks(pid: int | str = "self") -> int:
     """CPU ticks (user + system, all threads) a process has spent; 0 once it is gone."""

@@ -44,30 +44,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from _common import jiffies, wait_idle
+from _common import QUESTIONS, foreign_share, jiffies, wait_idle
 
 from h2ogpt_jupyter.backends._cpu_linear import use_torch_linear
 from h2ogpt_jupyter.chat import Chat
 from h2ogpt_jupyter.manager import ModelManager
 
-QUESTIONS = [
-    "Write a long story about a dragon who learns to bake bread.",
-    "Explain how a bicycle stays upright.",
-    "Describe a walk through a forest in autumn.",
-    "What should a beginner know about growing tomatoes?",
-    "Tell me about the history of the printing press.",
-    "Why is the sky blue? Explain it to a child.",
-    "Write a letter from a lighthouse keeper to his sister.",
-    "Describe how bread rises.",
-    "What are good habits for studying a new language?",
-    "Tell a story about a robot who wants to paint.",
-    "Explain what a volcano is and how it forms.",
-    "Describe a busy market in the morning.",
-    "How do bees make honey?",
-    "Write a short fable about a fox and a crow.",
-    "Explain how rain forms.",
-    "Describe the life of a sailor on an old ship.",
-]
 BUSY = 0.15  # a run during which other processes took more of the CPUs is "contended"
 MIN_CLEAN = 2
 
@@ -105,13 +87,10 @@ ENGINES: dict[str, dict[str, Any]] = {
 
 # --- how busy the machine is (helpers in _common.py) -----------------------------------------
 def timed(fn: Callable[[], Run]) -> Run:
-    busy, own = jiffies()
+    before = jiffies()
     start = time.perf_counter()
     run = fn()
-    wall = time.perf_counter() - start
-    busy2, own2 = jiffies()
-    ticks = os.sysconf("SC_CLK_TCK") * wall * (os.cpu_count() or 1)
-    run.foreign = max(0.0, ((busy2 - busy) - (own2 - own)) / ticks)
+    run.foreign = foreign_share(before, jiffies(), time.perf_counter() - start)
     return run
 
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import jiffies, wait_idle
+from _common import foreign_share, jiffies, wait_idle
 
 TARGET_FP32 = 2.0
 TARGET_SAME = 0.9
@@ -236,14 +236,13 @@ class Run:
 
 
 def timed(fn: Callable[[], int]) -> Run:
-    busy, own = jiffies()
+    before = jiffies()
     start = time.perf_counter()
     chunks = fn()
     wall = time.perf_counter() - start
-    busy2, own2 = jiffies()
-    hz = os.sysconf("SC_CLK_TCK")
-    foreign = ((busy2 - busy) - (own2 - own)) / (hz * wall * (os.cpu_count() or 1))
-    return Run(wall, chunks, max(0.0, foreign), (own2 - own) / hz / wall)
+    after = jiffies()
+    own = (after[1] - before[1]) / os.sysconf("SC_CLK_TCK") / wall
+    return Run(wall, chunks, foreign_share(before, after, wall), own)
 
 
 @dataclass

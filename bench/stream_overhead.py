@@ -51,6 +51,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from _common import foreign_share, jiffies, wait_idle
+
 from h2ogpt_jupyter.backends import BackendRequest
 from h2ogpt_jupyter.chat import Chat
 from h2ogpt_jupyter.conversation import stop_strings
@@ -112,37 +114,14 @@ class Phase:
     diagnostic: bool = False  # rows that explain, not ones the target applies to
 
 
-# --- how busy the machine is -----------------------------------------------------------------
-def _jiffies() -> tuple[int, int]:
-    """(CPU ticks all processes spent busy, ticks this process spent), from /proc."""
-    with open("/proc/stat") as f:
-        ticks = [int(x) for x in f.readline().split()[1:]]
-    with open("/proc/self/stat") as f:
-        own = f.read().rsplit(")", 1)[1].split()
-    return sum(ticks[:3]) + sum(ticks[5:8]), int(own[11]) + int(own[12])
-
-
+# --- how busy the machine is (helpers in _common.py) -----------------------------------------
 def timed(fn: Callable[[], Run]) -> Run:
     """Run ``fn`` and note the share of all CPUs other processes used meanwhile (0..1)."""
-    busy, own = _jiffies()
+    before = jiffies()
     start = time.perf_counter()
     run = fn()
-    wall = time.perf_counter() - start
-    busy2, own2 = _jiffies()
-    ticks = os.sysconf("SC_CLK_TCK") * wall * (os.cpu_count() or 1)
-    run.foreign = max(0.0, ((busy2 - busy) - (own2 - own)) / ticks)
+    run.foreign = foreign_share(before, jiffies(), time.perf_counter() - start)
     return run
-
-
-def wait_idle(limit: float) -> None:
-    """Wait up to ``limit`` seconds for the CPUs to be >= 90% idle over half a second."""
-    deadline = time.perf_counter() + limit
-    while time.perf_counter() < deadline:
-        busy, _ = _jiffies()
-        time.sleep(0.5)
-        busy2, _ = _jiffies()
-        if (busy2 - busy) / (os.sysconf("SC_CLK_TCK") * 0.5 * (os.cpu_count() or 1)) < 0.1:
-            return
 
 
 def make_request(model: LoadedModel, n: int) -> BackendRequest:
