@@ -46,7 +46,7 @@ class LoadOptions:
     api_key: str = ""
     n_threads: int | None = None
     n_parallel: int | None = None
-    flash_attn: bool = True  # llama.cpp: its flash attention (~1.2x a CPU stream)
+    flash_attn: bool = True  # llama.cpp: its flash attention (~1.13x a CPU stream)
     allow_download: bool = False
 
     def __post_init__(self) -> None:

@@ -5,7 +5,8 @@ torch computes ``x · Wᵀ`` with MKL's sgemm, which for 2–128 rows of float32
 what the CPU can do: on a two-core AVX2 machine SmolLM2's output layer (576 → 49,152) took
 ~60 ms for 8 rows, ~4× the time of one row, while the same product written as ``(W · xᵀ)ᵀ``
 took ~13 ms, about one row's time. Over a whole SmolLM2 step with 8 requests in flight that
-took the matrix products from ~130 ms to ~85 ms (``bench/cpu_linear.py`` measures it).
+took the matrix products from ~130 ms to ~85 ms; ``bench/concurrency.py`` with the engine
+``transformers-torch-linear`` measures the difference.
 
 One row (a lone stream) and long prompts keep torch's own call, which is as fast or faster
 there; so do other dtypes (bfloat16 goes through oneDNN, which does not have this problem) and

@@ -103,7 +103,7 @@ class LlamaCppBackend(Backend):
             "n_ctx": int(probe_ctx),
             "n_threads": threads,
             "n_gpu_layers": gpu_layers,
-            # llama.cpp's own default: on two AVX2 cores a stream of SmolLM2 is ~1.2x faster
+            # llama.cpp's own default: on two AVX2 cores a stream of SmolLM2 is ~1.13x faster
             "flash_attn": options.flash_attn,
             "verbose": False,
         }

@@ -187,30 +187,25 @@ def _announce(server: Any, state: Any, config: ServerConfig, url: str, result: d
     print(f"h2ogpt server ready at {url}", flush=True)
 
 
-def _alive(pid: int, born: float) -> bool:
-    """Whether ``pid`` is still the process born at ``born`` (a reused pid is not)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).create_time() == born
-    except psutil.Error:
-        return False
-
-
 def _watch_parent(server: Any, pid: int) -> None:
     """Stop the server (gracefully: runtime file removed) once process ``pid`` has ended.
 
     A kernel starts its server in a session of its own so that interrupts spare it; so nothing
-    else ends the server when the kernel is killed rather than shut down.
+    else ends the server when the kernel is killed rather than shut down. psutil's
+    ``is_running`` also tells a reused pid from the original process; a zombie has ended too.
     """
     import psutil
 
     try:
-        born: float | None = psutil.Process(pid).create_time()
+        parent: psutil.Process | None = psutil.Process(pid)
     except psutil.Error:
-        born = None  # gone already: stop at once
+        parent = None  # gone already: stop at once
     while not server.should_exit:
-        if born is None or not _alive(pid, born):
+        try:
+            ended = parent is None or not parent.is_running() or parent.status() == "zombie"
+        except psutil.Error:
+            ended = True
+        if ended:
             print(f"h2ogpt server: process {pid} ended; stopping", file=sys.stderr, flush=True)
             server.should_exit = True
             return
