@@ -205,13 +205,18 @@ def recorded(front: FrontEnd, output: Path) -> Iterator[Any]:
     assert not problems, "\n".join(problems) + "\n--- server log ---\n" + front.server.log()
 
 
-# A statistics list's layout: whether it is the panel's two-column grid, and for each label
-# whether its value sits on the same line to its right.
+# A compare column's statistics list, laid out: whether it is the panel's two-column grid, and
+# for each label whether its value sits on the same line to its right. Looked up from the panel
+# and measured in one script: the panel redraws its columns while another one still streams,
+# so a list found beforehand may be detached by the time it is measured.
 STAT_LAYOUT = """
-(dl) => [getComputedStyle(dl).display, Array.from(dl.querySelectorAll("dt")).map((dt) => {
-  const dd = dt.nextElementSibling, a = dt.getBoundingClientRect(), b = dd.getBoundingClientRect();
-  return [dt.textContent, Math.abs(a.top - b.top) < 2 && b.left > a.left];
-})]
+(panel, index) => {
+  const dl = panel.querySelector(`[data-column='${index}'] dl.h2o-stats`);
+  return [getComputedStyle(dl).display, Array.from(dl.querySelectorAll("dt")).map((dt) => {
+    const a = dt.getBoundingClientRect(), b = dt.nextElementSibling.getBoundingClientRect();
+    return [dt.textContent, Math.abs(a.top - b.top) < 2 && b.left > a.left];
+  })];
+}
 """
 
 
@@ -349,7 +354,7 @@ def test_jupyterlab_chat_streams_stops_and_compare_fills_both_columns(
             assert (column.locator(".h2o-msg-body").text_content() or "").strip()
             # each statistic sits on one row with its label (the front end's own styles for
             # description lists in outputs must not float them apart)
-            display, rows = column.locator("dl.h2o-stats").evaluate(STAT_LAYOUT)
+            display, rows = compare.evaluate(STAT_LAYOUT, index)
             assert display == "grid" and rows and all(ok for _, ok in rows), (display, rows)
         for key in ("left", "right"):
             assert recorded_lengths(page, key)[-1] > 0, key
