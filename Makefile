@@ -36,6 +36,7 @@ lint: setup
 	$(BIN)/ruff check h2ogpt_jupyter tests bench
 	$(BIN)/ruff format --check h2ogpt_jupyter tests bench
 	$(BIN)/mypy h2ogpt_jupyter
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/python -m pytest tests --nbval-lax notebooks

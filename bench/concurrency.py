@@ -14,7 +14,7 @@ round), so the ratios compare neighbours in time on this noisy machine:
 * llama.cpp with its default pool of two contexts and with ``n_parallel=1`` (one context,
   generations one after another);
 * transformers with its rows-first linear layers (the default on a CPU in float32, see
-  ``h2ogpt_jupyter/backends/_cpu_linear.py``) ÷ torch's own (engine
+  ``h2ogpt_jupyter/models/backends/hf_transformers/cpu_linear.py``) ÷ torch's own (engine
   ``transformers-torch-linear``, not run unless named);
 * llama.cpp with flash attention (the default) ÷ without (engine ``llamacpp-no-flash-attn``,
   not run unless named).
@@ -46,9 +46,9 @@ from typing import Any
 
 from _common import QUESTIONS, foreign_share, jiffies, wait_idle
 
-from h2ogpt_jupyter.backends._cpu_linear import use_torch_linear
 from h2ogpt_jupyter.chat import Chat
-from h2ogpt_jupyter.manager import ModelManager
+from h2ogpt_jupyter.models.backends.hf_transformers.cpu_linear import use_torch_linear
+from h2ogpt_jupyter.models.manager import ModelManager
 
 BUSY = 0.15  # a run during which other processes took more of the CPUs is "contended"
 MIN_CLEAN = 2

@@ -22,7 +22,7 @@ import llama_cpp as lc
 import numpy as np
 from _common import wait_idle
 
-from h2ogpt_jupyter.backends._names import packaged_path
+from h2ogpt_jupyter.models.backends.names import packaged_path
 
 PROMPT = (
     "<|im_start|>user\nWrite a long story about a dragon who learns to bake bread.<|im_end|>\n"

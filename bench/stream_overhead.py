@@ -4,7 +4,7 @@ What is measured: for each engine, the wall time of one whole greedy generation 
 ``--tokens`` new tokens from the packaged SmolLM2 (prompt processing included), done two ways
 on the very same loaded model object:
 
-* ours: :class:`h2ogpt_jupyter.generation.Generation` over the backend, iterated to the end
+* ours: :class:`h2ogpt_jupyter.models.generation.Generation` over the backend, iterated to the end
   (backend thread/streamer, stop-string cutter, timing, usage, Response);
 * raw: the engine's own call with the same generation arguments, no package code in the loop.
   transformers: ``model.generate(**inputs, **backend.generate_kwargs(request))``;
@@ -53,12 +53,12 @@ from typing import Any
 
 from _common import foreign_share, jiffies, wait_idle
 
-from h2ogpt_jupyter.backends import BackendRequest
 from h2ogpt_jupyter.chat import Chat
-from h2ogpt_jupyter.conversation import stop_strings
-from h2ogpt_jupyter.generation import Generation
-from h2ogpt_jupyter.manager import LoadedModel, get_manager
-from h2ogpt_jupyter.params import GenerationParams
+from h2ogpt_jupyter.chat.turns import stop_strings
+from h2ogpt_jupyter.models.backends import BackendRequest
+from h2ogpt_jupyter.models.generation import Generation
+from h2ogpt_jupyter.models.manager import LoadedModel, get_manager
+from h2ogpt_jupyter.models.params import GenerationParams
 
 PROMPT = "Write a long story about a dragon who learns to bake bread."
 TARGET = 0.95

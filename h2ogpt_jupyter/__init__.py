@@ -18,17 +18,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
-    from .chat import Chat, ask
+    from .chat import Chat, ask, extract, summarize
     from .documents import Collection, get_collection, list_collections
     from .errors import H2OGPTError
-    from .manager import LoadedModel, ModelManager
+    from .models import GenerationParams, LoadedModel, ModelManager, Response
     from .panels import ChatPanel, ComparePanel, IngestPanel, SettingsPanel
-    from .params import GenerationParams
-    from .response import Response
-    from .summaries import extract, summarize
 
 __all__ = [
     "Chat",
@@ -54,14 +51,14 @@ __all__ = [
 _LAZY = {
     "Chat": ("chat", "Chat"),
     "ask": ("chat", "ask"),
-    "GenerationParams": ("params", "GenerationParams"),
+    "GenerationParams": ("models", "GenerationParams"),
     "H2OGPTError": ("errors", "H2OGPTError"),
-    "Response": ("response", "Response"),
+    "Response": ("models", "Response"),
     "Collection": ("documents", "Collection"),
     "get_collection": ("documents", "get_collection"),
     "list_collections": ("documents", "list_collections"),
-    "summarize": ("summaries", "summarize"),
-    "extract": ("summaries", "extract"),
+    "summarize": ("chat", "summarize"),
+    "extract": ("chat", "extract"),
     "ChatPanel": ("panels", "ChatPanel"),
     "ComparePanel": ("panels", "ComparePanel"),
     "IngestPanel": ("panels", "IngestPanel"),
@@ -80,7 +77,7 @@ def __getattr__(name: str) -> Any:
 
 def get_manager() -> ModelManager:
     """The kernel's model manager, shared by magics, widgets and the server."""
-    from .manager import get_manager as _get
+    from .models import get_manager as _get
 
     return _get()
 

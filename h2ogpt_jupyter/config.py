@@ -162,3 +162,24 @@ def configure(parent: Any = None) -> H2OGPT:
         print(f"h2ogpt: config ignored: {exc}", file=sys.stderr)
         _settings = H2OGPT()
     return _settings
+
+
+# --- nothing leaves the machine ---------------------------------------------------------------
+_QUIET = {
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def go_offline(allow_download: bool = False) -> None:
+    """Keep every hub and telemetry client quiet; set before they are imported, since
+    huggingface_hub and transformers read these variables once, at import. A user who allowed
+    downloads keeps whatever they set themselves."""
+    for key, value in _QUIET.items():
+        os.environ.setdefault(key, value)
+    if not allow_download:
+        for key, value in _OFFLINE.items():
+            os.environ.setdefault(key, value)

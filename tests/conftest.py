@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.models import build_tiny_embedder
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -37,10 +39,10 @@ def _isolated_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture(scope="session")
 def smollm2_tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real SmolLM2 tokenizer (with its chat template) saved as an ordinary HF folder."""
-    from h2ogpt_jupyter.backends import _gguf_cache
+    from h2ogpt_jupyter.models.backends.hf_transformers import gguf_cache
 
-    converted = _gguf_cache.converted_dir(smollm2_dir() / SMOLLM2_GGUF)
-    if _gguf_cache.is_converted(converted):
+    converted = gguf_cache.converted_dir(smollm2_dir() / SMOLLM2_GGUF)
+    if gguf_cache.is_converted(converted):
         return converted
     from transformers import AutoTokenizer
 
@@ -81,7 +83,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_tokenizer_d
 
 @pytest.fixture
 def manager():
-    from h2ogpt_jupyter.manager import ModelManager
+    from h2ogpt_jupyter.models.manager import ModelManager
 
     mgr = ModelManager()
     yield mgr
@@ -94,43 +96,9 @@ def tiny(manager, tiny_model_dir: Path):
     return manager.load(str(tiny_model_dir), alias="tiny", dtype="float32")
 
 
-def build_tiny_model(folder: Path, seed: int) -> Path:
-    """A random 2-layer BERT with MiniLM's vocabulary, saved as a sentence-transformers folder."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from h2ogpt_jupyter.documents import embeddings
-
-    tokenizer = AutoTokenizer.from_pretrained(str(embeddings.default_model_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    torch.manual_seed(seed)
-    bert_dir = folder / "bert"
-    BertModel(config).save_pretrained(bert_dir)
-    tokenizer.save_pretrained(bert_dir)
-    word = Transformer(str(bert_dir), max_seq_length=256)
-    pooling = Pooling(32, pooling_mode="mean")
-    out = folder / "tiny-embedder"
-    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
-    return out
-
-
 @pytest.fixture(scope="session")
 def tiny_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-embedder"), seed=0)
-
-
-@pytest.fixture(scope="session")
-def other_embedder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("other-embedder"), seed=1)
+    return build_tiny_embedder(tmp_path_factory.mktemp("tiny-embedder"), seed=0)
 
 
 # --- a real IPython shell with the extension loaded (magics tests) ---------------------------
@@ -149,7 +117,7 @@ def shell() -> Any:
 @pytest.fixture
 def ip(shell: Any, manager: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The shell with a fresh kernel manager, fresh magics state and a clean namespace."""
-    import h2ogpt_jupyter.manager as manager_module
+    import h2ogpt_jupyter.models.manager as manager_module
     from h2ogpt_jupyter import magics
 
     monkeypatch.setattr(manager_module, "_manager", manager)
@@ -159,12 +127,3 @@ def ip(shell: Any, manager: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     for name in set(shell.user_ns) - before:
         del shell.user_ns[name]
     shell.user_ns.pop("_h2ogpt", None)
-
-
-@pytest.fixture
-def t(ip: Any, tiny_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> Any:
-    """The shell with the tiny model loaded by the magic as 't'."""
-    ip.run_line_magic("h2ogpt", f"load {tiny_model_dir} --as t --dtype float32")
-    ip.run_line_magic("h2ogpt", "params --max-new-tokens 6")  # short answers: test_magics.MAX_NEW
-    capsys.readouterr()
-    return ip

@@ -15,20 +15,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._names import MYDATA, USERDATA, check_name
     from .embeddings import Embedder, get_embedder
     from .inputs import Text
     from .parsers import ParseError, Record, parse_file
     from .report import FileResult, IngestReport
-    from .store import (
-        Collection,
-        Hit,
-        Page,
-        delete_collection,
-        get_collection,
-        list_collections,
-    )
+    from .store import Collection, Hit, Page, delete_collection, get_collection, list_collections
 
 __all__ = [
+    "MYDATA",
+    "USERDATA",
     "Collection",
     "Embedder",
     "FileResult",
@@ -38,6 +34,7 @@ __all__ = [
     "ParseError",
     "Record",
     "Text",
+    "check_name",
     "delete_collection",
     "get_collection",
     "get_embedder",
@@ -46,6 +43,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "MYDATA": "_names",
+    "USERDATA": "_names",
+    "check_name": "_names",
     "Collection": "store",
     "Hit": "hits",
     "Page": "hits",

@@ -25,7 +25,8 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.config import Settings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from ..errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+
 from ._names import Place
 
 EF_NAME = "h2ogpt-jupyter-local"

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import InvalidOptionError
+from h2ogpt_jupyter.errors import InvalidOptionError
+
 from ._names import manifest_id, source_key
 from .chunking import Chunk, check_sizes, split
 from .inputs import Input, Item, expand, read_item

@@ -31,7 +31,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..errors import H2OGPTError, UnknownCollectionError
+from h2ogpt_jupyter.errors import H2OGPTError, UnknownCollectionError
+
 from ._names import DOCS_SUFFIX, Place
 
 if TYPE_CHECKING:

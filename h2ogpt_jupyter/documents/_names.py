@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InvalidOptionError
+from h2ogpt_jupyter.errors import InvalidOptionError
 
 USERDATA = "UserData"
 MYDATA = "MyData"
@@ -62,20 +62,20 @@ class Place:
 
 def chroma_url() -> str:
     """The configured Chroma server, or '' for local folders."""
-    from ..config import settings
+    from h2ogpt_jupyter.config import settings
 
     value = getattr(settings(), "chroma_url", "") or os.environ.get("H2OGPT_CHROMA_URL", "")
     return str(value).strip()
 
 
 def personal_path() -> Path:
-    from ..config import settings
+    from h2ogpt_jupyter.config import settings
 
     return settings().data_path / "collections"
 
 
 def userdata_path() -> Path:
-    from ..config import settings
+    from h2ogpt_jupyter.config import settings
 
     configured = os.environ.get("H2OGPT_USERDATA_DIR") or getattr(settings(), "userdata_dir", "")
     if configured:
@@ -153,8 +153,8 @@ def manifest_id(source: str) -> str:
 def check_writable(name: str) -> None:
     """Refuse changes to the shared ``UserData`` where the administrator turned them off
     (``allow_upload_to_user_data``), before anything is written."""
-    from ..config import settings
-    from ..errors import H2OGPTError
+    from h2ogpt_jupyter.config import settings
+    from h2ogpt_jupyter.errors import H2OGPTError
 
     if name == USERDATA and not settings().allow_upload_to_user_data:
         raise H2OGPTError(

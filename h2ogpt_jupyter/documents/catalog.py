@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import H2OGPTError, UnknownCollectionError
+from h2ogpt_jupyter.errors import H2OGPTError, UnknownCollectionError
+
 from ._names import (
     DOCS_SUFFIX,
     USERDATA,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..errors import InvalidOptionError
+from h2ogpt_jupyter.errors import InvalidOptionError
+
 from .parsers import Record
 
 DEFAULT_CHUNK_SIZE = 512

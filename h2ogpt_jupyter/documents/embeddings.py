@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import H2OGPTError
+from h2ogpt_jupyter.errors import H2OGPTError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,7 +58,7 @@ def default_model_path() -> Path:
 
 def configured_model() -> str:
     """``hf_embedding_model`` from the settings (when the trait exists) or the environment."""
-    from ..config import settings
+    from h2ogpt_jupyter.config import settings
 
     value = getattr(settings(), "hf_embedding_model", "") or os.environ.get(
         "H2OGPT_HF_EMBEDDING_MODEL", ""
@@ -201,7 +201,7 @@ class Embedder:
         return self._dim
 
     def _load(self) -> Any:
-        from ..backends._offline import go_offline
+        from h2ogpt_jupyter.config import go_offline
 
         go_offline()
         import logging

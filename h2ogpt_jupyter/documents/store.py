@@ -22,16 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ..errors import H2OGPTError, InvalidOptionError, UnknownCollectionError
-from ._names import (
-    DOCS_SUFFIX,
-    MYDATA,
-    USERDATA,
-    check_name,
-    check_writable,
-    manifest_id,
-    place,
-)
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError, UnknownCollectionError
+
+from ._names import DOCS_SUFFIX, MYDATA, USERDATA, check_name, check_writable, manifest_id, place
 from .catalog import delete_collection, list_collections
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .hits import Hit, Page, make_hit

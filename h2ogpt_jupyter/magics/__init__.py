@@ -7,8 +7,9 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
-from ..config import H2OGPT, configure
-from ..errors import H2OGPTError
+from h2ogpt_jupyter.config import H2OGPT, configure
+from h2ogpt_jupyter.errors import H2OGPTError
+
 from ._commands import Commands
 from ._input import install as install_input_transformer
 from ._input import uninstall as uninstall_input_transformer

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidOptionError
+from h2ogpt_jupyter.errors import InvalidOptionError
 
 # Options that take no value.
 FLAGS = {

@@ -8,15 +8,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .. import chat_store
-from ..backends import PACKAGED, LoadOptions
-from ..chat import Chat
-from ..config import settings
-from ..doc_query import DocQuery
-from ..errors import H2OGPTError, InvalidOptionError
-from ..manager import TEMPLATE, ModelManager, get_manager
-from ..params import GenerationParams
-from ..response import Response
+from h2ogpt_jupyter.chat import saved
+from h2ogpt_jupyter.chat.chat import Chat
+from h2ogpt_jupyter.chat.retrieval import DocQuery
+from h2ogpt_jupyter.config import settings
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.models.backends import PACKAGED, LoadOptions
+from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager, get_manager
+from h2ogpt_jupyter.models.params import GenerationParams
+from h2ogpt_jupyter.models.response import Response
+
 from . import _documents, _panels, _server
 from ._args import Parsed, expand, parse
 from ._display import StreamDisplay, can_update, show_markdown
@@ -282,7 +283,7 @@ class Commands:
         action, _, arg = p.text.partition(" ")
         arg = arg.strip()
         if action in ("", "list"):
-            rows = chat_store.list_saved()
+            rows = saved.list_saved()
             if not rows:
                 print("No saved chats.")
             for r in rows:
@@ -293,17 +294,17 @@ class Commands:
                         f"{r['name']}: {_turns(r['turns'])}, {r['model'] or '-'}, {r['modified']}"
                     )
         elif action == "save":
-            print(f"Saved chat '{chat_store.save(self.chat, arg or None)}'.")
+            print(f"Saved chat '{saved.save(self.chat, arg or None)}'.")
         elif action == "load":
-            self.chat = chat_store.load(arg)
+            self.chat = saved.load(arg)
             print(f"Loaded chat '{arg}' ({_turns(len(self.chat.history))}).")
         elif action == "delete":
-            chat_store.delete(arg)
+            saved.delete(arg)
             print(f"Deleted chat '{arg}'.")
         elif action == "export":
-            print(f"Exported to {chat_store.export(arg or 'chats.json')}.")
+            print(f"Exported to {saved.export(arg or 'chats.json')}.")
         elif action == "import":
-            print(f"Imported: {', '.join(chat_store.import_file(arg))}.")
+            print(f"Imported: {', '.join(saved.import_file(arg))}.")
         else:
             raise H2OGPTError(
                 "chats takes: list, save NAME, load NAME, delete NAME, export PATH, import PATH"
@@ -317,12 +318,12 @@ class Commands:
         print(", ".join(f"{k}={v!r}" for k, v in self.params.as_dict().items()))
 
     def prompt_types(self, p: Parsed) -> None:
-        from .. import prompts
+        from h2ogpt_jupyter import prompts
 
         print(", ".join((*prompts.PROMPT_TYPES, "template")))
 
     def info(self, p: Parsed) -> None:
-        from ..sysinfo import system_info
+        from h2ogpt_jupyter.models.sysinfo import system_info
 
         info = system_info()
         gpus = (
@@ -380,7 +381,7 @@ def _check_prompt_type(prompt_type: Any) -> None:
     the same alias would already have unloaded the working model."""
     if not prompt_type:
         return
-    from .. import prompts
+    from h2ogpt_jupyter import prompts
 
     if prompt_type not in (*prompts.PROMPT_TYPES, TEMPLATE):
         raise InvalidOptionError(

@@ -17,7 +17,7 @@ from typing import Any
 from IPython.core.displaypub import DisplayPublisher
 from IPython.display import display
 
-from ..response import Response, source_line, sources_markdown
+from h2ogpt_jupyter.models.response import Response, source_line, sources_markdown
 
 
 def show_markdown(text: str) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+
 from ._args import Parsed
 from ._display import show_markdown
 
@@ -94,7 +95,7 @@ def _check(p: Parsed, allowed: set[str]) -> None:
 
 
 def ingest(cmds: Commands, p: Parsed, cell: str | None) -> None:
-    from ..documents import Text, get_collection
+    from h2ogpt_jupyter.documents import Text, get_collection
 
     _check(p, {"collection", "langchain_mode", "chunk_size", "chunk_overlap", "name", "out"})
     inputs: list[Any] = list(p.words)
@@ -114,7 +115,7 @@ def ingest(cmds: Commands, p: Parsed, cell: str | None) -> None:
 
 
 def collections(cmds: Commands, p: Parsed, cell: str | None) -> None:
-    from ..documents import list_collections
+    from h2ogpt_jupyter.documents import list_collections
 
     _check(p, set())
     rows = list_collections()
@@ -134,7 +135,7 @@ def collections(cmds: Commands, p: Parsed, cell: str | None) -> None:
 
 
 def sources(cmds: Commands, p: Parsed, cell: str | None) -> None:
-    from ..documents import get_collection
+    from h2ogpt_jupyter.documents import get_collection
 
     _check(p, {"collection", "langchain_mode", "out"})
     collection = get_collection(_collection_name(p), create=False)
@@ -153,7 +154,7 @@ def sources(cmds: Commands, p: Parsed, cell: str | None) -> None:
 
 
 def delete(cmds: Commands, p: Parsed, cell: str | None) -> None:
-    from ..documents import delete_collection, get_collection
+    from h2ogpt_jupyter.documents import delete_collection, get_collection
 
     _check(p, {"collection", "langchain_mode", "all"})
     name = _collection_name(p)
@@ -185,8 +186,8 @@ def extract(cmds: Commands, p: Parsed, cell: str | None) -> None:
 
 
 def _summary_action(cmds: Commands, p: Parsed, *, extract: bool) -> None:
-    from .. import summaries as actions
-    from ..params import GenerationParams
+    from h2ogpt_jupyter.chat import summaries as actions
+    from h2ogpt_jupyter.models.params import GenerationParams
 
     general = {"collection", "langchain_mode", "docs", "document_choice", "model", "out"}
     display_keys = {"format", "no_stream"}

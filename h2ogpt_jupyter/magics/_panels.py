@@ -14,7 +14,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+
 from ._args import Parsed
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ def _no_words(kind: str, words: list[str]) -> None:
 
 
 def _chat(cmds: Commands, p: Parsed, words: list[str]) -> Any:
-    from ..chat import Chat
-    from ..panels import ChatPanel
+    from h2ogpt_jupyter.chat.chat import Chat
+    from h2ogpt_jupyter.panels import ChatPanel
+
     from ._documents import DOC_ALIASES, doc_options
 
     _check(p, {"model", "new", *DOC_ALIASES})
@@ -59,7 +61,7 @@ def _chat(cmds: Commands, p: Parsed, words: list[str]) -> Any:
 
 
 def _compare(cmds: Commands, p: Parsed, words: list[str]) -> Any:
-    from ..panels import ComparePanel
+    from h2ogpt_jupyter.panels import ComparePanel
 
     options = dict(p.options)
     options.pop("out", None)
@@ -75,7 +77,7 @@ def _compare(cmds: Commands, p: Parsed, words: list[str]) -> Any:
 
 
 def _ingest(cmds: Commands, p: Parsed, words: list[str]) -> Any:
-    from ..panels import IngestPanel
+    from h2ogpt_jupyter.panels import IngestPanel
 
     _check(p, {"collection", "langchain_mode", "chunk_size", "chunk_overlap"})
     _no_words("ingest", words)
@@ -88,7 +90,7 @@ def _ingest(cmds: Commands, p: Parsed, words: list[str]) -> Any:
 
 
 def _settings(cmds: Commands, p: Parsed, words: list[str]) -> Any:
-    from ..panels import SettingsPanel
+    from h2ogpt_jupyter.panels import SettingsPanel
 
     _check(p, set())
     _no_words("settings", words)

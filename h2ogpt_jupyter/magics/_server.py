@@ -25,16 +25,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from ..config import settings
-from ..errors import H2OGPTError, InvalidOptionError
-from ..kernelspec import proxied_url
-from ..server.runtime import running_servers
+from h2ogpt_jupyter.config import settings
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.server.runtime import proxied_url, running_servers
+
 from ._args import Parsed
 from ._display import show_markdown
 
 if TYPE_CHECKING:
-    from ..manager import LoadedModel
-    from ..server.process import ServerProcess
+    from h2ogpt_jupyter.models.manager import LoadedModel
+    from h2ogpt_jupyter.server.process import ServerProcess
+
     from ._commands import Commands
 
 HELP = """
@@ -107,7 +108,7 @@ def _stop_at_exit() -> None:
 # --- start ---------------------------------------------------------------------------------------
 def _served_model(model: LoadedModel) -> str:
     """``ALIAS=NAME?OPTIONS`` for ``serve --model``: the kernel's model as it was loaded."""
-    from ..backends import PACKAGED, LoadOptions
+    from h2ogpt_jupyter.models.backends import PACKAGED, LoadOptions
 
     defaults = LoadOptions()
     query: dict[str, str] = {}
@@ -128,7 +129,7 @@ def _served_model(model: LoadedModel) -> str:
 
 def _model_argument(cmds: Commands, requested: Any) -> tuple[str, str]:
     """What to serve, and how to name it to the user: a loaded alias, or any model name."""
-    from ..server.config import parse_model
+    from h2ogpt_jupyter.server.config import parse_model
 
     manager = cmds.manager
     if requested is not None and str(requested) not in manager:
@@ -153,7 +154,7 @@ def _model_argument(cmds: Commands, requested: Any) -> tuple[str, str]:
 
 
 def _free(host: str, port: int) -> bool:
-    from ..server.serve import bind
+    from h2ogpt_jupyter.server.serve import bind
 
     try:
         bind(host, port).close()
@@ -163,7 +164,7 @@ def _free(host: str, port: int) -> bool:
 
 
 def _environment(api_key: str | None) -> dict[str, str]:
-    from ..server.config import KEYS_ENV
+    from h2ogpt_jupyter.server.config import KEYS_ENV
 
     s = settings()
     env = {f"H2OGPT_{n.upper()}": getattr(s, n) for n in _SHARED if getattr(s, n)}
@@ -184,8 +185,8 @@ def _one_line(error: H2OGPTError) -> str:
 
 
 def start(cmds: Commands, p: Parsed) -> None:
-    from ..server.config import DEFAULT_HOST, DEFAULT_PORT
-    from ..server.process import start_server
+    from h2ogpt_jupyter.server.config import DEFAULT_HOST, DEFAULT_PORT
+    from h2ogpt_jupyter.server.process import start_server
 
     _check(p, {"model", "port", "host", "api_key", "keep", "out"}, "server start")
     host = _text(p, "host") or DEFAULT_HOST
@@ -357,7 +358,7 @@ def _load_server(cmds: Commands, p: Parsed, name: str) -> None:
 
 def load(cmds: Commands, p: Parsed, cell: str | None = None) -> None:
     """``load server[:MODEL]`` and ``load URL --token T`` here; everything else as usual."""
-    from ..backends._names import remember_token
+    from h2ogpt_jupyter.models.backends.names import remember_token
 
     name = p.text.strip()
     if name == "server" or name.startswith("server:"):

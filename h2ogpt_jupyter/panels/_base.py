@@ -25,7 +25,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..errors import H2OGPTError
+from h2ogpt_jupyter.errors import H2OGPTError
 
 STATIC = Path(__file__).with_name("static")
 MAX_ERRORS = 20  # older entries drop off the errors area

@@ -17,12 +17,13 @@ from typing import Any
 
 import traitlets as t
 
-from .. import chat_store
-from ..chat import Chat
-from ..errors import H2OGPTError, InvalidOptionError
-from ..generation import Generation
-from ..manager import ModelManager
-from ..response import Response, source_line
+from h2ogpt_jupyter.chat import saved
+from h2ogpt_jupyter.chat.chat import Chat
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.models.generation import Generation
+from h2ogpt_jupyter.models.manager import ModelManager
+from h2ogpt_jupyter.models.response import Response, source_line
+
 from ._base import static_text
 from ._settings import SettingsBase
 
@@ -50,7 +51,7 @@ def source_rows(sources: list[Any]) -> list[dict[str, Any]]:
 class ChatPanel(SettingsBase):
     """A chat in a widget: ``ChatPanel()`` talks to the default model, ``ChatPanel("tiny",
     collection="MyData")`` to a given one about your documents. Options are those of
-    :class:`~h2ogpt_jupyter.chat.Chat`; ``chat=`` opens an existing Chat instead."""
+    :class:`~h2ogpt_jupyter.chat.chat.Chat`; ``chat=`` opens an existing Chat instead."""
 
     _esm = static_text("markdown.js", "common.js", "settings.js", "chat.js")
 
@@ -107,7 +108,7 @@ class ChatPanel(SettingsBase):
         worker, as listing them may first import Chroma) the collections."""
         self.refresh_models()
         self.sync_settings()
-        self.update(modes=self._modes(list_them=False), saved=chat_store.list_saved())
+        self.update(modes=self._modes(list_them=False), saved=saved.list_saved())
         self._show_chat()
         self.background(self.refresh_modes)
 
@@ -142,7 +143,7 @@ class ChatPanel(SettingsBase):
         names: list[str] = list(self.modes[len(NO_DOCS) :])
         try:
             if list_them:
-                from ..documents import list_collections
+                from h2ogpt_jupyter.documents import list_collections
 
                 names = [row["name"] for row in list_collections()]
         except ImportError:
@@ -272,8 +273,8 @@ class ChatPanel(SettingsBase):
 
     # --- saved chats ------------------------------------------------------------------------
     def _on_save(self, content: dict[str, Any], buffers: list[bytes]) -> None:
-        name = chat_store.save(self._chat, str(content.get("name") or "").strip() or None)
-        self.update(chat_name=name, saved=chat_store.list_saved(), status=f"Saved '{name}'.")
+        name = saved.save(self._chat, str(content.get("name") or "").strip() or None)
+        self.update(chat_name=name, saved=saved.list_saved(), status=f"Saved '{name}'.")
 
     def _on_new(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         """A fresh chat with the same model and settings."""
@@ -287,7 +288,7 @@ class ChatPanel(SettingsBase):
     def _on_open(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         self._require_idle()
         name = str(content.get("name") or "")
-        loaded = Chat.from_dict(chat_store.load(name).to_dict(), manager=self._chat.manager)
+        loaded = Chat.from_dict(saved.load(name).to_dict(), manager=self._chat.manager)
         note = ""
         if loaded.model is not None and loaded.model not in loaded.manager:
             note = f" It was saved with '{loaded.model}', which is not loaded: using the default."
@@ -299,10 +300,10 @@ class ChatPanel(SettingsBase):
 
     def _on_delete(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         name = str(content.get("name") or "")
-        chat_store.delete(name)
+        saved.delete(name)
         if self._chat.name == name:  # the open chat stays, no longer saved under that name
             self._chat.name = ""
-        self.update(chat_name=self._chat.name, saved=chat_store.list_saved())
+        self.update(chat_name=self._chat.name, saved=saved.list_saved())
         self.update(status=f"Deleted '{name}'.")
 
     def _on_export(self, content: dict[str, Any], buffers: list[bytes]) -> None:
@@ -314,10 +315,10 @@ class ChatPanel(SettingsBase):
             filename = f"{self._chat.name or 'chat'}.json"
         else:
             names = content.get("names") or None
-            if names is None and not chat_store.list_saved():
+            if names is None and not saved.list_saved():
                 raise H2OGPTError("no saved chats to export; save this one first")
             with tempfile.TemporaryDirectory(prefix="h2ogpt-export-") as folder:
-                path = chat_store.export(Path(folder) / "chats.json", names)
+                path = saved.export(Path(folder) / "chats.json", names)
                 text = path.read_text(encoding="utf-8")
             filename = "h2ogpt-chats.json"
         self.emit(type="download", filename=filename, text=text, mime="application/json")
@@ -334,5 +335,5 @@ class ChatPanel(SettingsBase):
                 safe = "".join(c if c.isalnum() or c in "-_ ." else "-" for c in stem).strip()
                 path = Path(folder) / f"{safe or 'chats'}.json"
                 path.write_bytes(data)
-                imported.extend(chat_store.import_file(path))
-        self.update(saved=chat_store.list_saved(), status=f"Imported: {', '.join(imported)}.")
+                imported.extend(saved.import_file(path))
+        self.update(saved=saved.list_saved(), status=f"Imported: {', '.join(imported)}.")

@@ -19,12 +19,13 @@ from typing import Any
 
 import traitlets as t
 
-from ..chat import DOC_OPTIONS, Chat
-from ..errors import H2OGPTError, InvalidOptionError
-from ..generation import Generation
-from ..manager import ModelManager
-from ..params import GenerationParams
-from ..response import Response
+from h2ogpt_jupyter.chat.chat import DOC_OPTIONS, Chat
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.models.generation import Generation
+from h2ogpt_jupyter.models.manager import ModelManager
+from h2ogpt_jupyter.models.params import GenerationParams
+from h2ogpt_jupyter.models.response import Response
+
 from ._base import Panel, error_entry, static_text
 
 CHAT_KEYS = {"system_prompt", "context", "iinput", *DOC_OPTIONS}
@@ -108,7 +109,7 @@ class ComparePanel(Panel):
         self._manager = manager
         self._scorer: Any = None
         if score_model is not None:
-            from ._reward import RewardModel
+            from h2ogpt_jupyter.chat.reward import RewardModel
 
             self._scorer = RewardModel(score_model)
         self._generations: dict[int, Generation] = {}

@@ -20,14 +20,15 @@ from typing import Any
 
 import traitlets as t
 
-from ..errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+
 from ._base import Panel, static_text
 
 DEFAULT_COLLECTION = "MyData"
 
 
 def uploads_dir(collection: str) -> Path:
-    from ..config import settings
+    from h2ogpt_jupyter.config import settings
 
     return settings().data_path / "uploads" / collection
 
@@ -78,7 +79,7 @@ class IngestPanel(Panel):
         chunk_size: int | None = None,
         chunk_overlap: int | None = None,
     ) -> None:
-        from ..documents._names import check_name
+        from h2ogpt_jupyter.documents import check_name
 
         self._sizes: dict[str, Any] = {
             k: v
@@ -98,7 +99,7 @@ class IngestPanel(Panel):
 
     @t.observe("collection")
     def _collection_changed(self, change: dict[str, Any]) -> None:
-        from ..documents._names import check_name
+        from h2ogpt_jupyter.documents import check_name
 
         if not hasattr(self, "_pool"):  # during construction: checked already
             return
@@ -140,7 +141,7 @@ class IngestPanel(Panel):
         self.background(self._ingest, self.collection, [(u, u) for u in urls])
 
     def _on_paste(self, content: dict[str, Any], buffers: list[bytes]) -> None:
-        from ..documents import Text
+        from h2ogpt_jupyter.documents import Text
 
         text = str(content.get("text") or "")
         if not text.strip():
@@ -150,7 +151,7 @@ class IngestPanel(Panel):
         self.background(self._ingest, self.collection, [(item.source, item)])
 
     def _ingest(self, name: str, items: list[tuple[str, Any]]) -> None:
-        from ..documents import get_collection
+        from h2ogpt_jupyter.documents import get_collection
 
         total = len(items)
         results: list[dict[str, Any]] = []
@@ -181,7 +182,7 @@ class IngestPanel(Panel):
         self.background(self._delete, self.collection, sources)
 
     def _delete(self, name: str, sources: list[str]) -> None:
-        from ..documents import get_collection
+        from h2ogpt_jupyter.documents import get_collection
 
         try:
             removed = get_collection(name, create=False).delete(sources)
@@ -195,8 +196,7 @@ class IngestPanel(Panel):
         self.update(status=f"Removed {len(sources)} source(s), {removed} chunks, from {name}.")
 
     def _refresh(self) -> None:
-        from ..documents import get_collection, list_collections
-        from ..documents._names import MYDATA, USERDATA
+        from h2ogpt_jupyter.documents import MYDATA, USERDATA, get_collection, list_collections
 
         name = self.collection
         names = {USERDATA, MYDATA, name, *(row["name"] for row in list_collections())}

@@ -1,7 +1,7 @@
 """Generation settings and models, as a panel of their own or the Expert part of a chat.
 
 Every generation parameter is shown with the range h2oGPT allows, read from
-:mod:`h2ogpt_jupyter.params` (``_BOUNDS``) so the sliders can never disagree with the checks.
+:mod:`h2ogpt_jupyter.models.params` (``_BOUNDS``) so the sliders can never disagree with the checks.
 Values typed in the front end are validated here: a bad one is refused in the errors area and
 the control snaps back to the value in force. The models part lists what the kernel holds
 (with memory) and loads, unloads or picks the default model through the shared manager.
@@ -15,13 +15,14 @@ from typing import Any, Protocol
 
 import traitlets as t
 
-from ..backends import LoadOptions, available_backends
-from ..backends._base import DTYPES
-from ..chat import Chat
-from ..doc_query import SUBSETS
-from ..errors import InvalidOptionError
-from ..manager import TEMPLATE, ModelManager
-from ..params import _BOUNDS, _INTS, GenerationParams
+from h2ogpt_jupyter.chat.chat import Chat
+from h2ogpt_jupyter.chat.retrieval import SUBSETS
+from h2ogpt_jupyter.errors import InvalidOptionError
+from h2ogpt_jupyter.models.backends import LoadOptions, available_backends
+from h2ogpt_jupyter.models.backends.base import DTYPES
+from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager
+from h2ogpt_jupyter.models.params import _BOUNDS, _INTS, GenerationParams
+
 from ._base import Panel, static_text
 
 PARAM_HELP = {
@@ -72,7 +73,7 @@ def param_specs() -> list[dict[str, Any]]:
 
 
 def load_choices() -> dict[str, list[str]]:
-    from ..prompts import PROMPT_TYPES
+    from h2ogpt_jupyter.prompts import PROMPT_TYPES
 
     return {
         "backends": ["auto", *available_backends()],
@@ -192,7 +193,7 @@ class SettingsBase(Panel):
         self.update(models=rows, default_model=self.manager.default or "")
 
     def _on_load_model(self, content: dict[str, Any], buffers: list[bytes]) -> None:
-        from ..config import settings
+        from h2ogpt_jupyter.config import settings
 
         name = str(content.get("name") or "").strip()
         if not name:
@@ -272,7 +273,7 @@ class HasChat(Protocol):
 class SettingsPanel(SettingsBase):
     """Generation parameters, prompt fields, document options and models of one chat.
 
-    ``chat`` is a :class:`~h2ogpt_jupyter.chat.Chat`, or an object holding one in ``.chat``
+    ``chat`` is a :class:`~h2ogpt_jupyter.chat.chat.Chat`, or an object holding one in ``.chat``
     such as a :class:`ChatPanel` (followed when it opens another chat); without one a new
     chat is made, and ``panel.chat.params`` holds what was set.
     """

@@ -24,6 +24,7 @@ from ._build import (
 )
 from ._chat_template import chat_messages, chat_template_prompt
 from ._documents import (
+    DOCS_JOINER,
     PRE_PROMPT_QUERY,
     PRE_PROMPT_SUMMARY,
     PROMPT_QUERY,
@@ -44,6 +45,7 @@ __all__ = [
     "CUSTOM_KEYS",
     "DEFAULT_SYSTEM_PROMPT",
     "DEFAULT_SYSTEM_PROMPTS",
+    "DOCS_JOINER",
     "FAKE_SYSTEM_USER_PROMPT",
     "GENERIC_SYSTEM_PROMPT",
     "PRE_PROMPT_QUERY",

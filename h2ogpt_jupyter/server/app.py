@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from .. import __version__
-from ..manager import ModelManager
+from h2ogpt_jupyter._version import __version__
+from h2ogpt_jupyter.models.manager import ModelManager
+
 from . import completions, routes
 from .config import ServerConfig
 from .errors import install_handlers

@@ -24,7 +24,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
-from ..params import GenerationParams
+from h2ogpt_jupyter.models.params import GenerationParams
+
 from . import work as w
 from .errors import APIError, from_exception
 from .jobs import ClientGone, Job

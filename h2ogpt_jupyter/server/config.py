@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..errors import InvalidOptionError
+from h2ogpt_jupyter.errors import InvalidOptionError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000  # h2oGPT's OpenAI-compatible server port

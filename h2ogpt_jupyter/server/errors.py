@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import (
+from h2ogpt_jupyter.errors import (
     H2OGPTError,
     ModelNotLoadedError,
     UnknownCollectionError,
@@ -80,7 +80,7 @@ def from_exception(exc: BaseException) -> APIError:
     if isinstance(exc, UnknownCollectionError):
         return APIError(404, str(exc), param="collection", code="collection_not_found")
     if isinstance(exc, H2OGPTError):
-        from ..conversation import PromptTooLongError
+        from h2ogpt_jupyter.chat.turns import PromptTooLongError
 
         if isinstance(exc, PromptTooLongError):
             return APIError(400, str(exc), param="messages", code="context_length_exceeded")

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..generation import Generation
+    from h2ogpt_jupyter.models.generation import Generation
+
     from .state import ServerState
 
 Event = tuple[str, Any]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import H2OGPTError
+from h2ogpt_jupyter.errors import H2OGPTError
 
 READY = "h2ogpt server ready at "
 

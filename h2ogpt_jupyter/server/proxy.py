@@ -28,7 +28,6 @@ Streaming: jupyter-server-proxy passes a response on chunk by chunk only when th
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import math
@@ -41,7 +40,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import H2OGPTError
+from h2ogpt_jupyter.errors import H2OGPTError
+
 from .config import KEYS_ENV
 
 NAME = "h2ogpt"  # the URL is <base_url>/h2ogpt/
@@ -90,14 +90,12 @@ def serve_args(environ: Mapping[str, str]) -> list[str]:
 def check_args(args: Sequence[str]) -> None:
     """Refuse bad arguments when Jupyter starts, in one line, rather than in a server that
     would fail on every request."""
-    from .serve import arguments, config_from
+    from .serve import config_from, parser
 
-    parser = argparse.ArgumentParser(prog="h2ogpt-jupyter serve")
-    arguments(parser)
     usage = io.StringIO()
     try:
         with contextlib.redirect_stderr(usage):
-            parsed = parser.parse_args(args)
+            parsed = parser().parse_args(args)
     except SystemExit:
         lines = usage.getvalue().strip().splitlines() or ["invalid arguments"]
         raise H2OGPTError(f"{ARGS_ENV}: {lines[-1]}") from None
@@ -164,10 +162,10 @@ def setup_h2ogpt(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``serve ARGS``, exiting 0 even when it fails (see the module docstring)."""
-    from .cli import main as cli_main
+    from .serve import main as serve
 
     try:
-        code = cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
+        code = serve(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # argparse
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     if code not in (0, 130):

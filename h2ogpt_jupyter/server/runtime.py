@@ -11,20 +11,24 @@ A server that is ready writes ``<data_dir>/servers/<port>.json`` and removes it 
 ``url`` is where to connect from this machine (a server bound to every interface is reached on
 loopback); ``root_path`` is the prefix a proxy in front of it adds. Keys are never written.
 A file whose ``pid`` is no longer running is left over from a crash; :func:`running_servers`
-skips it.
+skips it. :func:`proxied_url` is where Jupyter's proxy reaches a server, on the Jupyter
+server's own address: the one Jupyter starts at ``<base_url>h2ogpt/v1``, one started in a
+kernel at ``<base_url>proxy/<port>/v1``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 
 def servers_dir() -> Path:
-    from ..config import settings
+    from h2ogpt_jupyter.config import settings
 
     return settings().data_path / "servers"
 
@@ -75,3 +79,19 @@ def running_servers() -> list[dict[str, Any]]:
         if isinstance(info, dict) and _alive(info.get("pid")):
             found.append(info)
     return sorted(found, key=lambda i: i.get("started", 0), reverse=True)
+
+
+def proxied_url(info: Mapping[str, Any]) -> str | None:
+    """Where Jupyter forwards to the server of runtime file ``info`` (a path on the Jupyter
+    server's address), when this kernel runs under Jupyter with jupyter-server-proxy.
+
+    The server Jupyter itself starts (the ``h2ogpt`` proxy entry) knows its prefix, its
+    ``root_path``; any other local server is reached on the proxy's port route.
+    """
+    under_jupyter = os.environ.get("JPY_PARENT_PID") or os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if not under_jupyter or importlib.util.find_spec("jupyter_server_proxy") is None:
+        return None
+    if info.get("root_path"):
+        return f"{str(info['root_path']).rstrip('/')}/v1"
+    base = os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    return f"{base.rstrip('/')}/proxy/{info['port']}/v1"

@@ -1,7 +1,7 @@
 """Request bodies: OpenAI's fields plus h2oGPT's extras, as pydantic models.
 
 The models give the OpenAPI schema its shapes and ranges; the values are then checked again
-by :class:`~h2ogpt_jupyter.params.GenerationParams` and the document options, so a request
+by :class:`~h2ogpt_jupyter.models.params.GenerationParams` and the document options, so a request
 is held to exactly the rules a notebook is. Unknown fields are refused (400), as OpenAI does:
 a typo in ``top_k_docs`` must not silently answer without documents.
 
@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..params import _BOUNDS
+from h2ogpt_jupyter.models.params import _BOUNDS
 
 
 def _range(name: str, description: str, **extra: Any) -> Any:

@@ -15,12 +15,13 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import H2OGPTError
-from .cli import command
+from h2ogpt_jupyter._version import __version__
+from h2ogpt_jupyter.errors import H2OGPTError
+
 from .config import (
     DEFAULT_HOST,
     DEFAULT_MAX_QUEUE,
@@ -212,8 +213,8 @@ def _watch_parent(server: Any, pid: int) -> None:
         time.sleep(PARENT_POLL_SECONDS)
 
 
-@command("serve", "Serve models over an OpenAI-compatible HTTP API.", arguments)
-def serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """``h2ogpt-jupyter serve``."""
     import uvicorn
 
     from . import runtime
@@ -268,3 +269,21 @@ def serve(args: argparse.Namespace) -> int:
     if not server.started and result["code"] == 0:
         return 1  # uvicorn could not start (it said why)
     return int(result["code"])
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ``serve`` arguments on their own, for ``python -m h2ogpt_jupyter.server``."""
+    found = argparse.ArgumentParser(
+        prog="h2ogpt-jupyter serve", description="Serve models over an OpenAI-compatible HTTP API."
+    )
+    found.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    arguments(found)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``serve ARGS``; a leading ``serve`` is skipped, as the command line would take it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["serve"]:
+        args = args[1:]
+    return run(parser().parse_args(args))

@@ -4,7 +4,7 @@ Models load on a background thread once the socket is bound, so ``/health`` can 
 they do. Admission is the server's only queue: at most ``max_queue`` requests are held at once
 (running or waiting for a model); the next one is refused with 429 and ``Retry-After``. The
 server adds no lock of its own: each request runs on its own worker thread and the model's
-:class:`~h2ogpt_jupyter.generation.Generation` decides what may run together (it takes the
+:class:`~h2ogpt_jupyter.models.generation.Generation` decides what may run together (it takes the
 backend's lock unless the backend declares itself ``concurrent``). That is also how the
 queue depth is derived: a non-concurrent model runs one request and the rest of its requests
 are waiting.
@@ -24,8 +24,9 @@ from .errors import APIError, model_not_found
 from .metrics import Metrics
 
 if TYPE_CHECKING:
-    from ..documents.embeddings import Embedder
-    from ..manager import LoadedModel, ModelManager
+    from h2ogpt_jupyter.documents.embeddings import Embedder
+    from h2ogpt_jupyter.models.manager import LoadedModel, ModelManager
+
     from .jobs import Job
 
 EMBEDDINGS = "<embeddings>"  # admission key of embedding requests
@@ -81,7 +82,7 @@ class ServerState:
 
     def __init__(self, config: ServerConfig, manager: ModelManager | None = None) -> None:
         if manager is None:
-            from ..manager import get_manager
+            from h2ogpt_jupyter.models.manager import get_manager
 
             manager = get_manager()
         self.config = config
@@ -132,7 +133,7 @@ class ServerState:
 
     def _resolve_embedder(self) -> None:
         """Find the embedding model now (cheap: no torch); it loads on the first request."""
-        from ..documents.embeddings import DEFAULT_MODEL_NAME, get_embedder
+        from h2ogpt_jupyter.documents.embeddings import DEFAULT_MODEL_NAME, get_embedder
 
         try:
             self._embedder = get_embedder(self.config.embedding_model)

@@ -1,6 +1,6 @@
 """What a chat or text completion does on its worker thread, and the request checks before it.
 
-Chat goes through :class:`~h2ogpt_jupyter.chat.Chat`, exactly as a notebook's turn does: the
+Chat goes through :class:`~h2ogpt_jupyter.chat.chat.Chat`, exactly as a notebook's turn does: the
 prior user/assistant messages become its history, the system message its system prompt, and
 h2oGPT's prompt format, history fitting, document retrieval and response cleaning all apply.
 A text completion is the raw prompt through the model's backend, nothing added.
@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..params import GenerationParams
+from h2ogpt_jupyter.models.params import GenerationParams
+
 from .errors import APIError
 from .jobs import Job
 from .schemas import ChatCompletionRequest, ChatMessage, CompletionRequest, GenerationFields
@@ -177,8 +178,8 @@ def chat_work(
     documents: dict[str, Any],
     n: int,
 ) -> Callable[[Job], None]:
-    from ..chat import Chat
-    from ..doc_query import DocQuery
+    from h2ogpt_jupyter.chat.chat import Chat
+    from h2ogpt_jupyter.chat.retrieval import DocQuery
 
     texts = {k: documents[k] for k in ("pre_prompt_query", "prompt_query") if k in documents}
     docs = {k: v for k, v in documents.items() if k not in texts}
@@ -233,8 +234,8 @@ def _fit(backend: Any, prompt: str, params: GenerationParams) -> GenerationParam
 def completion_work(
     model: Any, prompts: list[str], options: dict[str, Any], n: int, echo: bool
 ) -> Callable[[Job], None]:
-    from ..backends import BackendRequest
-    from ..generation import Generation
+    from h2ogpt_jupyter.models.backends import BackendRequest
+    from h2ogpt_jupyter.models.generation import Generation
 
     def work(job: Job) -> None:
         for p, prompt in enumerate(prompts):

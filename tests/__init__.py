@@ -1,0 +1,1 @@
+"""h2ogpt-jupyter's tests, one folder per package."""

@@ -1,0 +1,1 @@
+"""Chats, saved chats, answers from documents, summaries."""

@@ -1,0 +1,1 @@
+"""Collections: parsing, chunking, embedding, Chroma, crashes and concurrency."""

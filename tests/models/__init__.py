@@ -1,0 +1,1 @@
+"""Models, engines, generation parameters and one generation."""

@@ -1,0 +1,1 @@
+"""The widget panels, through a recording comm and in a real browser."""

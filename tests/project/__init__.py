@@ -1,0 +1,1 @@
+"""The whole project: offline audit, Binder, layers, the layout README shows."""

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible server: API, process, proxy, schema."""
