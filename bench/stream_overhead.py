@@ -54,7 +54,7 @@ from typing import Any
 from _common import foreign_share, jiffies, wait_idle
 
 from h2ogpt_jupyter.chat import Chat
-from h2ogpt_jupyter.chat.turns import stop_strings
+from h2ogpt_jupyter.models import stop_strings
 from h2ogpt_jupyter.models.backends import BackendRequest
 from h2ogpt_jupyter.models.generation import Generation
 from h2ogpt_jupyter.models.manager import LoadedModel, get_manager
@@ -129,7 +129,10 @@ def make_request(model: LoadedModel, n: int) -> BackendRequest:
     params = GenerationParams(max_new_tokens=n, min_new_tokens=n)
     prompt = Chat(model.alias).prompt(PROMPT, max_new_tokens=n)
     return BackendRequest(
-        prompt=prompt, params=params, seed=params.effective_seed(), stop=stop_strings(model)
+        prompt=prompt,
+        params=params,
+        seed=params.effective_seed(),
+        stop=stop_strings.for_model(model),
     )
 
 

@@ -1,9 +1,10 @@
 """Settings from Jupyter/IPython config (``c.H2OGPT.default_model = ...``) or ``H2OGPT_*``
-environment variables.
+environment variables, as :data:`h2ogpt_jupyter.options.SETTINGS` declares them.
 
 Config files win over the environment; the environment wins over built-in defaults. The
 settings object is created from the IPython shell when the extension loads, so every config
-file the user already has for IPython or Jupyter applies.
+file the user already has for IPython or Jupyter applies. A bad value in the environment is
+reported in one line and the default used, as a bad value in a config file is.
 """
 
 from __future__ import annotations
@@ -13,126 +14,56 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Enum, TraitError, Unicode, default
+from traitlets import Bool, Dict, Enum, TraitError, TraitType, Unicode
 from traitlets.config import Configurable
 
+from .errors import H2OGPTError
+from .options import SETTINGS, Setting
 
-def _env(name: str, fallback: str = "") -> str:
-    return os.environ.get(f"H2OGPT_{name}", fallback)
+
+def _from_env(setting: Setting) -> Any:
+    try:
+        value = setting.from_env()
+    except H2OGPTError as exc:
+        print(f"h2ogpt: {setting.env} ignored: {exc}", file=sys.stderr)
+        value = setting.default
+    if setting.name == "data_dir" and not value:
+        from platformdirs import user_data_dir
+
+        value = user_data_dir("h2ogpt-jupyter")
+    return value
+
+
+def _trait(kind: type[TraitType[Any, Any]], name: str, *args: Any) -> Any:
+    """The trait for setting ``name``: its help from the table, its default read from
+    ``H2OGPT_<NAME>`` when first asked for (so a test or a notebook can set the variable
+    before the settings are read)."""
+    setting = SETTINGS[name]
+
+    class FromEnv(kind):  # type: ignore[valid-type,misc]
+        def default(self, obj: Any = None) -> Any:
+            return _from_env(setting)
+
+    return FromEnv(*args, help=setting.help, allow_none=setting.optional).tag(config=True)
 
 
 class H2OGPT(Configurable):
-    """h2ogpt-jupyter settings."""
+    """h2ogpt-jupyter settings; every trait is a row of :data:`~h2ogpt_jupyter.options.SETTINGS`."""
 
-    default_model = Unicode(
-        help="Model loaded on first use when none is loaded (e.g. 'smollm2')."
-    ).tag(config=True)
-    backend = Unicode(help="Engine: auto, transformers, llamacpp or openai.").tag(config=True)
-    data_dir = Unicode(help="Where chats and personal collections are kept.").tag(config=True)
-    output = Enum(
-        ["markdown", "text", "code"],
-        default_value="markdown",  # replaced by _output below, which reads H2OGPT_OUTPUT
-        help="How magics show answers: markdown, text or code.",
-    ).tag(config=True)
-    allow_download = Bool(help="Let transformers fetch models from a hub (off by default).").tag(
-        config=True
-    )
-    generation = Dict(help="Default generation parameters, e.g. {'max_new_tokens': 256}.").tag(
-        config=True
-    )
-
-    @default("default_model")
-    def _default_model(self) -> str:
-        return _env("DEFAULT_MODEL")
-
-    @default("backend")
-    def _backend(self) -> str:
-        return _env("BACKEND", "auto")
-
-    @default("data_dir")
-    def _data_dir(self) -> str:
-        found = _env("DATA_DIR")
-        if found:
-            return found
-        from platformdirs import user_data_dir
-
-        return user_data_dir("h2ogpt-jupyter")
-
-    @default("output")
-    def _output(self) -> str:
-        value = _env("OUTPUT", "markdown")
-        return value if value in ("markdown", "text", "code") else "markdown"
-
-    @default("allow_download")
-    def _allow_download(self) -> bool:
-        return _env("ALLOW_DOWNLOAD").lower() in ("1", "true", "yes")
-
-    hf_embedding_model = Unicode(
-        help="Local sentence-transformers folder for document collections (default: MiniLM)."
-    ).tag(config=True)
-    userdata_dir = Unicode(
-        help="Folder of the shared UserData collection, e.g. on a JupyterHub shared volume."
-    ).tag(config=True)
-    chroma_url = Unicode(
-        help="Chroma server (e.g. 'http://127.0.0.1:8000') that holds every collection "
-        "instead of local folders; empty: local folders."
-    ).tag(config=True)
-
-    @default("generation")
-    def _generation(self) -> dict[str, Any]:
-        return {}
-
-    @default("hf_embedding_model")
-    def _hf_embedding_model(self) -> str:
-        return _env("HF_EMBEDDING_MODEL")
-
-    @default("userdata_dir")
-    def _userdata_dir(self) -> str:
-        return _env("USERDATA_DIR")
-
-    @default("chroma_url")
-    def _chroma_url(self) -> str:
-        return _env("CHROMA_URL")
-
-    allow_upload_to_user_data = Bool(
-        help="Whether this user may add to, delete from or re-embed the shared UserData "
-        "collection (h2oGPT's option of the same name); reading it is always allowed."
-    ).tag(config=True)
-
-    @default("allow_upload_to_user_data")
-    def _allow_upload_to_user_data(self) -> bool:
-        return _env("ALLOW_UPLOAD_TO_USER_DATA", "1").lower() not in ("0", "false", "no", "off")
-
-    pre_prompt_query = Unicode(
-        None,
-        allow_none=True,
-        help="Sentence before the documents in a question (None: h2oGPT's; e.g. another language).",
-    ).tag(config=True)
-    prompt_query = Unicode(
-        None, allow_none=True, help="Sentence after the documents, before the question."
-    ).tag(config=True)
-    pre_prompt_summary = Unicode(
-        None, allow_none=True, help="Sentence before the text to summarize or extract from."
-    ).tag(config=True)
-    prompt_summary = Unicode(
-        None, allow_none=True, help="Sentence after the text to summarize or extract from."
-    ).tag(config=True)
-
-    @default("pre_prompt_query")
-    def _pre_prompt_query(self) -> str | None:
-        return os.environ.get("H2OGPT_PRE_PROMPT_QUERY")
-
-    @default("prompt_query")
-    def _prompt_query(self) -> str | None:
-        return os.environ.get("H2OGPT_PROMPT_QUERY")
-
-    @default("pre_prompt_summary")
-    def _pre_prompt_summary(self) -> str | None:
-        return os.environ.get("H2OGPT_PRE_PROMPT_SUMMARY")
-
-    @default("prompt_summary")
-    def _prompt_summary(self) -> str | None:
-        return os.environ.get("H2OGPT_PROMPT_SUMMARY")
+    default_model: Unicode[str, str] = _trait(Unicode, "default_model")
+    backend: Unicode[str, str] = _trait(Unicode, "backend")
+    data_dir: Unicode[str, str] = _trait(Unicode, "data_dir")
+    output: Enum[str] = _trait(Enum, "output", list(SETTINGS["output"].choices))
+    allow_download: Bool[bool, bool] = _trait(Bool, "allow_download")
+    generation: Dict[str, Any] = _trait(Dict, "generation")
+    hf_embedding_model: Unicode[str, str] = _trait(Unicode, "hf_embedding_model")
+    userdata_dir: Unicode[str, str] = _trait(Unicode, "userdata_dir")
+    chroma_url: Unicode[str, str] = _trait(Unicode, "chroma_url")
+    allow_upload_to_user_data: Bool[bool, bool] = _trait(Bool, "allow_upload_to_user_data")
+    pre_prompt_query: Unicode[str | None, str | None] = _trait(Unicode, "pre_prompt_query")
+    prompt_query: Unicode[str | None, str | None] = _trait(Unicode, "prompt_query")
+    pre_prompt_summary: Unicode[str | None, str | None] = _trait(Unicode, "pre_prompt_summary")
+    prompt_summary: Unicode[str | None, str | None] = _trait(Unicode, "prompt_summary")
 
     @property
     def data_path(self) -> Path:
@@ -143,10 +74,18 @@ _settings: H2OGPT | None = None
 
 
 def settings() -> H2OGPT:
+    """The settings in force, read on first use."""
     global _settings
     if _settings is None:
         _settings = H2OGPT()
     return _settings
+
+
+def reset() -> None:
+    """Forget the settings read so far: the next :func:`settings` reads the environment (and
+    built-in defaults) again, e.g. after ``os.environ["H2OGPT_DATA_DIR"]`` changed."""
+    global _settings
+    _settings = None
 
 
 def configure(parent: Any = None) -> H2OGPT:

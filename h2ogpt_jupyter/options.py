@@ -1,12 +1,13 @@
 """Every option a user can set, declared once: its kind, bounds, default and help.
 
-Four tables: :data:`GENERATION` (h2oGPT's generation parameters), :data:`LOAD` (how a model
-loads), :data:`DOCUMENTS` (how a chat uses a collection) and :data:`SETTINGS` (the extension's
-own, from ``c.H2OGPT.*`` or ``H2OGPT_*``). Everything else is made from them, so a bound or a
+The tables: :data:`GENERATION` (h2oGPT's generation parameters), :data:`LOAD` (how a model
+loads), :data:`DOCUMENTS` (how a chat uses a collection), :data:`INGEST` (how documents are
+cut into chunks) and :data:`SETTINGS` (the extension's own, from ``c.H2OGPT.*`` or
+``H2OGPT_*``). Everything else is made from them, so a bound or a
 help text can never differ between front ends: ``GenerationParams`` and ``LoadOptions`` check
 values with :meth:`Option.parse`, the settings panel draws its controls from
 :func:`control`, the server's request schema takes its ranges and descriptions from
-:func:`field_range`, the magics know their switches and print their help from here, and the
+them, the magics know their switches and print their help from here, and the
 traitlets config is built from :data:`SETTINGS`.
 
 :func:`parse_bool` is the one place where text becomes true or false: ``true/false``,
@@ -40,7 +41,7 @@ class OptionValueError(InvalidOptionError):
 
     def __init__(self, name: str, value: Any, expected: str, *, flag_form: str = "") -> None:
         self.name, self.value, self.expected = name, value, expected
-        self._flag_form = flag_form or f"needs {expected}"
+        self._flag_form = flag_form or f"must be {expected}"
         super().__init__(f"{name} must be {expected}, not {value!r}")
 
     def as_flag(self) -> str:
@@ -66,7 +67,8 @@ def parse_bool(name: str, value: Any) -> bool:
     raise OptionValueError(name, value, "true or false", flag_form="is true or false")
 
 
-def _fmt(x: float) -> str:
+def number_text(x: float) -> str:
+    """``3`` for 3.0, ``0.01`` for 0.01: a bound as a person writes it."""
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
@@ -85,6 +87,7 @@ class Option:
     optional: bool = False
     whole: str = "an integer"
     example: str = ""  # for dicts: a value to show in a refusal
+    or_text: bool = False  # for dicts: text is taken too (a Python dict literal, checked later)
 
     @property
     def flag(self) -> str:
@@ -117,6 +120,8 @@ class Option:
             if not isinstance(items, (list, tuple)) or not all(isinstance(s, str) for s in items):
                 raise InvalidOptionError(f"{self.name} must be a string or a list of strings")
             return tuple(s for s in items if s)
+        if self.or_text and isinstance(value, str):
+            return value
         if not isinstance(value, dict):
             raise OptionValueError(
                 self.name,
@@ -129,29 +134,36 @@ class Option:
     def _number(self, value: Any) -> float | int:
         integer = self.kind == "int"
         expected = self.whole if integer else "a number"
+
+        def wrong() -> OptionValueError:
+            return OptionValueError(self.name, value, expected, flag_form=f"needs {expected}")
+
         if isinstance(value, bool):
-            raise OptionValueError(self.name, value, expected)
+            raise wrong()
         if integer and isinstance(value, float) and not value.is_integer():
-            raise OptionValueError(self.name, value, expected)
+            raise wrong()
         try:
-            number = float(value) if not isinstance(value, int) else value
-        except (TypeError, ValueError):
-            raise OptionValueError(self.name, value, expected) from None
-        if isinstance(number, float) and math.isnan(number):
+            number: float | int = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise wrong() from None
+        if math.isnan(number):
             raise InvalidOptionError(f"{self.name} must be {expected}, not NaN")
         if integer:
-            if number != int(number):
-                raise OptionValueError(self.name, value, expected)
-            number = int(number)
+            if isinstance(value, int):
+                number = value  # exact, however large
+            elif math.isinf(number) or number != int(number):
+                raise wrong()
+            else:
+                number = int(number)
         low, high = self.low, self.high
         if (low is not None and number < low) or (high is not None and number > high):
             if low is not None and high is not None:
-                span = f"between {_fmt(low)} and {_fmt(high)}"
+                span = f"between {number_text(low)} and {number_text(high)}"
             elif low is not None:
-                span = f"at least {_fmt(low)}"
+                span = f"at least {number_text(low)}"
             else:
-                span = f"at most {_fmt(high or 0)}"
-            raise InvalidOptionError(f"{self.name} must be {span}, not {value!r}")
+                span = f"at most {number_text(high or 0)}"
+            raise OptionValueError(self.name, value, span, flag_form=f"must be {span}")
         return number
 
 
@@ -198,7 +210,7 @@ LOAD = _table(
     Option("lora_weights", "text", "", "a LoRA adapter folder to apply (transformers)"),
     Option("prompt_type", "text", "", "one of h2oGPT's prompt formats; empty: chosen by name"),
     Option("prompt_dict", "dict", None, "the format for prompt_type 'custom'", optional=True,
-           example='{"promptA": "", "PreInput": "", ...}'),
+           example='{"promptA": "", "PreInput": "", ...}', or_text=True),
     Option("system_prompt", "text", "auto", "the model's system prompt ('auto': h2oGPT's)"),
     Option("chat_template", "text", "", "a Jinja chat template to use instead of the model's"),
     Option("max_seq_len", "int", None, "context window in tokens (default: the model's)",
@@ -226,13 +238,21 @@ DOCUMENTS = _table(
            "Relevant: answer from the best chunks; RelSources/TopKSources: list them only",
            choices=SUBSETS),
     Option("document_choice", "strings", (), "only these documents (source names)"),
-    Option("top_k_docs", "int", 3, "chunks to give the model (-1 fills the context)", -1),
+    Option("top_k_docs", "int", 3, "chunks to give the model (-1 fills the context)", -1,
+           whole=_W),
     Option("cut_distance", "float", 1.64, "leave out chunks farther than this (0 to 4)",
            optional=True),
     Option("docs_ordering_type", "choice", "best_near_prompt",
            "best_near_prompt: the best chunk last, next to the question; best_first",
            choices=ORDERINGS),
 )  # fmt: skip
+
+
+# --- ingest: how documents are cut into chunks ----------------------------------------------
+INGEST = _table(
+    Option("chunk_size", "int", 512, "characters a chunk holds at most", 32, whole=_W),
+    Option("chunk_overlap", "int", 0, "characters neighbouring chunks share", 0, whole=_W),
+)
 
 
 # --- settings: c.H2OGPT.* in Jupyter/IPython config, or H2OGPT_* in the environment -------------
@@ -319,16 +339,6 @@ def control(option: Option) -> dict[str, Any]:
     else:
         spec["kind"] = option.kind
     return spec
-
-
-def field_range(option: Option) -> dict[str, float]:
-    """The bounds as pydantic's ``ge``/``le`` keywords."""
-    out: dict[str, float] = {}
-    if option.low is not None:
-        out["ge"] = option.low
-    if option.high is not None:
-        out["le"] = option.high
-    return out
 
 
 def switches(*tables: Mapping[str, Option]) -> set[str]:

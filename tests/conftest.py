@@ -33,7 +33,9 @@ def _isolated_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
     monkeypatch.setenv("H2OGPT_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     monkeypatch.delenv("H2OGPT_DEFAULT_MODEL", raising=False)
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
+    yield
+    config.reset()  # what the test's environment set does not outlive it
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ answer with a reward model.
 from __future__ import annotations
 
 from .chat import DOC_OPTIONS, Chat, ask
-from .retrieval import SUBSETS, DocQuery
+from .retrieval import DocQuery
 from .summaries import extract, summarize
 
-__all__ = ["DOC_OPTIONS", "SUBSETS", "Chat", "DocQuery", "ask", "extract", "summarize"]
+__all__ = ["DOC_OPTIONS", "Chat", "DocQuery", "ask", "extract", "summarize"]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.models import stop_strings
 from h2ogpt_jupyter.models.backends import BackendRequest
 from h2ogpt_jupyter.models.generation import Generation
 from h2ogpt_jupyter.models.manager import LoadedModel, ModelManager, get_manager
@@ -204,7 +205,7 @@ class Chat:
             params=params,
             messages=built.messages,
             seed=params.effective_seed(),
-            stop=list(dict.fromkeys([*built.stop, *params.stop])),
+            stop=stop_strings.merge(built.stop, params.stop),
         )
 
         def done(response: Response) -> None:

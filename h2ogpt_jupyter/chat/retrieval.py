@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from h2ogpt_jupyter.errors import InvalidOptionError
+from h2ogpt_jupyter.options import DOCUMENTS
 from h2ogpt_jupyter.prompts import DOCS_JOINER
 
 from . import turns
@@ -30,12 +31,8 @@ if TYPE_CHECKING:
     from h2ogpt_jupyter.documents import Collection, Hit
     from h2ogpt_jupyter.models.manager import LoadedModel
 
-SUBSETS = ("Relevant", "RelSources", "TopKSources")
 SOURCES_ONLY = ("RelSources", "TopKSources")
 NO_DOCS = ("LLM", "ChatLLM")
-ORDERINGS = ("best_near_prompt", "best_first")
-CUT_DISTANCE = 1.64  # h2oGPT's default for Chroma's squared L2 on unit vectors
-TOP_K_DOCS = 3  # h2oGPT's default for a local model
 FILL_CANDIDATES = 100  # top_k_docs=-1 considers this many nearest chunks, as h2oGPT does
 DOC_IMPORTANCE = 0.5
 
@@ -45,35 +42,21 @@ class DocQuery:
     """How a chat uses documents; ``collection=None`` (or ``LLM``/``ChatLLM``) uses none."""
 
     collection: str | Collection | None = None
-    document_subset: str = "Relevant"
+    document_subset: str = DOCUMENTS["document_subset"].default
     document_choice: list[str] = field(default_factory=list)
-    top_k_docs: int = TOP_K_DOCS
-    cut_distance: float | None = CUT_DISTANCE
-    docs_ordering_type: str = "best_near_prompt"
+    top_k_docs: int = DOCUMENTS["top_k_docs"].default
+    cut_distance: float | None = DOCUMENTS["cut_distance"].default  # h2oGPT's, for squared L2
+    docs_ordering_type: str = DOCUMENTS["docs_ordering_type"].default
 
     def __post_init__(self) -> None:
         if isinstance(self.document_choice, str):
             self.document_choice = [self.document_choice]
         self.document_choice = [str(c) for c in self.document_choice or []]
-        if self.document_subset not in SUBSETS:
-            raise InvalidOptionError(
-                f"document_subset must be one of {', '.join(SUBSETS)}, not {self.document_subset!r}"
-            )
-        if self.docs_ordering_type not in ORDERINGS:
-            raise InvalidOptionError(
-                f"docs_ordering_type must be one of {', '.join(ORDERINGS)}, "
-                f"not {self.docs_ordering_type!r}"
-            )
+        for name in ("document_subset", "docs_ordering_type", "cut_distance"):
+            setattr(self, name, DOCUMENTS[name].parse(getattr(self, name)))
         top_k = self.top_k_docs
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k == 0 or top_k < -1:
             raise InvalidOptionError(f"top_k_docs must be a positive integer or -1, not {top_k!r}")
-        if self.cut_distance is not None:
-            try:
-                self.cut_distance = float(self.cut_distance)
-            except (TypeError, ValueError):
-                raise InvalidOptionError(
-                    f"cut_distance must be a number, not {self.cut_distance!r}"
-                ) from None
         if isinstance(self.collection, str):
             from h2ogpt_jupyter.documents import check_name
 

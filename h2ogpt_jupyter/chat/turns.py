@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from h2ogpt_jupyter import prompts
 from h2ogpt_jupyter.errors import H2OGPTError
+from h2ogpt_jupyter.models import stop_strings
 from h2ogpt_jupyter.models.backends import Messages
 from h2ogpt_jupyter.models.manager import TEMPLATE, LoadedModel
 
@@ -106,14 +107,8 @@ def build(
         tokens,
         min(max_new_tokens, room),
         len(history) - dropped,
-        stop_strings(model),
+        stop_strings.for_model(model),
     )
-
-
-def stop_strings(model: LoadedModel) -> list[str]:
-    if model.prompt_type in (TEMPLATE, "openai_chat"):
-        return []
-    return prompts.stop_sequences(model.prompt_type, model.options.prompt_dict)
 
 
 def finalize(model: LoadedModel, text: str) -> str:

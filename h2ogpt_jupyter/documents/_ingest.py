@@ -216,7 +216,7 @@ def ingest(
 ) -> IngestReport:
     """Add ``inputs`` to ``collection``; one result per source, in input order."""
     started = time.perf_counter()
-    check_sizes(chunk_size, chunk_overlap)
+    chunk_size, chunk_overlap = check_sizes(chunk_size, chunk_overlap)
     max_bytes = int(_max_file_mb(max_file_mb) * 1e6)
     items = expand(inputs)
     report = IngestReport(collection.name)

@@ -16,11 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 from h2ogpt_jupyter.errors import InvalidOptionError
+from h2ogpt_jupyter.options import INGEST
 
 from .parsers import Record
 
-DEFAULT_CHUNK_SIZE = 512
-DEFAULT_CHUNK_OVERLAP = 0
+DEFAULT_CHUNK_SIZE: int = INGEST["chunk_size"].default
+DEFAULT_CHUNK_OVERLAP: int = INGEST["chunk_overlap"].default
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,16 @@ class Chunk:
     index: int
 
 
-def check_sizes(chunk_size: int, chunk_overlap: int) -> None:
-    """Refuse sizes the splitter would reject or loop on, with a message saying why."""
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 32:
-        raise InvalidOptionError(f"chunk_size must be an integer ≥ 32 characters: {chunk_size!r}")
-    if not isinstance(chunk_overlap, int) or isinstance(chunk_overlap, bool) or chunk_overlap < 0:
-        raise InvalidOptionError(f"chunk_overlap must be an integer ≥ 0: {chunk_overlap!r}")
+def check_sizes(chunk_size: int, chunk_overlap: int) -> tuple[int, int]:
+    """The sizes as whole numbers; refuses sizes the splitter would reject or loop on, with a
+    message saying why."""
+    chunk_size = INGEST["chunk_size"].parse(chunk_size)
+    chunk_overlap = INGEST["chunk_overlap"].parse(chunk_overlap)
     if chunk_overlap >= chunk_size:
         raise InvalidOptionError(
             f"chunk_overlap ({chunk_overlap}) must be smaller than chunk_size ({chunk_size})"
         )
+    return chunk_size, chunk_overlap
 
 
 @lru_cache(maxsize=64)
@@ -64,7 +65,7 @@ def split(
     language: str = "",
 ) -> list[Chunk]:
     """Chunks of every record, in order, with the record's page and a running index."""
-    check_sizes(chunk_size, chunk_overlap)
+    chunk_size, chunk_overlap = check_sizes(chunk_size, chunk_overlap)
     splitter = _splitter(chunk_size, chunk_overlap, language)
     chunks: list[Chunk] = []
     for record in records:

@@ -31,6 +31,17 @@ class Hit:
     def _repr_markdown_(self) -> str:
         return f"**{self.citation}**\n\n> " + self.text.strip().replace("\n", "\n> ")
 
+    def to_dict(self) -> dict[str, Any]:
+        """The citation and text as plain data (answers' ``to_dict``, the server, the panels)."""
+        return {
+            "source": self.source,
+            "page": self.page,
+            "score": self.score,
+            "distance": self.distance,
+            "chunk": self.chunk,
+            "text": self.text,
+        }
+
 
 @dataclass
 class Page:
@@ -40,6 +51,10 @@ class Page:
     page: int | None
     text: str
     parser: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`Hit.to_dict`; a whole page has no score, distance or chunk."""
+        return {"source": self.source, "page": self.page, "text": self.text}
 
 
 def make_hit(chunk_id: str, text: str, meta: dict[str, Any], distance: float | None) -> Hit:

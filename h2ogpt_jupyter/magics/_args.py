@@ -22,19 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from h2ogpt_jupyter.errors import InvalidOptionError
+from h2ogpt_jupyter.options import GENERATION, LOAD, Option, OptionValueError, switches
 
-# Options that take no value.
-FLAGS = {
-    "load_8bit",
-    "load_4bit",
-    "trust_remote_code",
-    "early_stopping",
-    "allow_download",
-    "all",
-    "new",
-    "keep",
-    "no_stream",
-}
+# Options that take no value: the options tables' switches, and the magics' own.
+FLAGS = switches(GENERATION, LOAD) | {"all", "new", "keep", "no_stream"}
 # Commands whose text is a message: options end where the text begins.
 FREE_TEXT = {"ask", "chat", "summarize", "extract"}
 _SHORT = {"-o": "out", "-m": "model", "-f": "format"}
@@ -179,3 +170,16 @@ def expand(text: str, namespace: Mapping[str, Any]) -> str:
         return match.group(0) if found is _MISSING else str(found)
 
     return _VAR.sub(sub, text)
+
+
+def checked(table: Mapping[str, Option], options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` checked by their rows of ``table`` (others pass as they are); a refusal
+    names the switch as typed: ``--chunk-size needs a whole number, not 'big'``."""
+    out = dict(options)
+    for name, value in options.items():
+        if name in table:
+            try:
+                out[name] = table[name].parse(value)
+            except OptionValueError as exc:
+                raise InvalidOptionError(exc.as_flag()) from None
+    return out

@@ -17,40 +17,15 @@ from h2ogpt_jupyter.models.backends import PACKAGED, LoadOptions
 from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager, get_manager
 from h2ogpt_jupyter.models.params import GenerationParams
 from h2ogpt_jupyter.models.response import Response
+from h2ogpt_jupyter.options import (
+    LOAD,
+)
 
 from . import _documents, _panels, _server
-from ._args import Parsed, expand, parse
+from ._args import Parsed, checked, expand, parse
 from ._display import StreamDisplay, can_update, show_markdown
+from ._help import HELP, options_help
 
-HELP = """\
-**%h2ogpt** — local LLMs in the notebook
-
-| command | what it does |
-|---|---|
-| `load NAME [--as ALIAS] [--load-4bit] [--backend llamacpp] …` | load a model (`smollm2`, a `.gguf`, a directory, `vllm:host:port`, a `/v1` URL) |
-| `unload [ALIAS] [--all]` · `models` · `use ALIAS` | manage loaded models |
-| `ask [options] QUESTION` | one turn, no history |
-| `chat [options] MESSAGE` | a turn of the kernel's chat (keeps history) |
-| `reset` · `history` · `undo` · `regenerate` | the kernel's chat |
-| `chats list\\|save NAME\\|load NAME\\|delete NAME\\|export PATH\\|import PATH` | saved chats |
-| `params [--temperature 0.7 …]` | show or set default generation parameters |
-| `prompt-types` · `info` · `help` | prompt formats, system and models, this help |
-{documents}{panels}{server}
-Options for `ask`/`chat` come before the message (`--` ends them): any generation
-parameter (`--temperature`, `--top-p`, `--top-k`, `--max-new-tokens`, `--num-beams`,
-`--repetition-penalty`, `--seed`, `--max-time`, …), `--model ALIAS`,
-`--system-prompt TEXT`, `--context TEXT`, `--iinput TEXT`, `--format markdown|text|code`,
-`--no-stream` (show only the finished answer), `-o VAR` (store the Response in VAR);
-`chat --new` starts a fresh chat.
-{doc_options}
-In `%%h2ogpt ask` / `%%h2ogpt chat` cells the cell body is the message. `{{var}}` inserts a
-notebook variable; `{{{{` is a literal brace. The last Response is also in `_h2ogpt`.
-""".format(
-    documents=_documents.HELP.strip("\n") + "\n",
-    panels=_panels.HELP.strip("\n") + "\n",
-    server=_server.HELP.strip("\n") + "\n",
-    doc_options=_documents.HELP_OPTIONS.strip(),
-)
 # Subcommands defined in their own modules, called with (commands, parsed line, cell).
 _EXTRA = {**_documents.COMMANDS, **_panels.COMMANDS, **_server.COMMANDS}
 
@@ -128,7 +103,7 @@ class Commands:
             raise InvalidOptionError(
                 f"unknown load option --{sorted(unknown)[0].replace('_', '-')}"
             )
-        _check_load_types(options)
+        options = checked(LOAD, options)
         _check_prompt_type(options.get("prompt_type"))
         self._load(p.text, alias, **options)
 
@@ -341,7 +316,13 @@ class Commands:
         self.models(p)
 
     def help(self, p: Parsed) -> None:
-        show_markdown(HELP)
+        topic = p.text.strip().lower()
+        if topic == "options":
+            show_markdown(options_help())
+        elif topic:
+            raise H2OGPTError(f"help takes nothing or 'options', not {topic!r}")
+        else:
+            show_markdown(HELP)
 
 
 def _configured_params() -> GenerationParams:
@@ -359,21 +340,6 @@ def _alias(value: Any) -> str | None:
 
 def _turns(n: int) -> str:
     return f"{n} turn" if n == 1 else f"{n} turns"
-
-
-def _check_load_types(options: dict[str, Any]) -> None:
-    """Refuse ``--max-seq-len abc`` in one line: LoadOptions does not check kinds itself."""
-    kinds = {f.name: str(f.type) for f in dataclasses.fields(LoadOptions)}
-    for name, value in options.items():
-        kind, flag = kinds[name], f"--{name.replace('_', '-')}"
-        if value is None and "None" in kind:
-            continue
-        if kind.startswith("int") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidOptionError(f"{flag} needs a whole number, not {value!r}")
-        if kind == "bool" and not isinstance(value, bool):
-            raise InvalidOptionError(f"{flag} is true or false, not {value!r}")
-        if kind.startswith("dict") and not isinstance(value, dict):
-            raise InvalidOptionError(f"{flag} needs a JSON object such as {{...}}, not {value!r}")
 
 
 def _check_prompt_type(prompt_type: Any) -> None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.options import INGEST
 
-from ._args import Parsed
+from ._args import Parsed, checked
 from ._display import show_markdown
 
 if TYPE_CHECKING:
@@ -104,10 +105,7 @@ def ingest(cmds: Commands, p: Parsed, cell: str | None) -> None:
         inputs.append(Text(cell, name=str(name) if name else ""))
     if not inputs:
         raise H2OGPTError("what to ingest? e.g. %h2ogpt ingest reports/ notes.md")
-    sizes = {k: p.options[k] for k in ("chunk_size", "chunk_overlap") if k in p.options}
-    for key, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidOptionError(f"--{key.replace('_', '-')} needs a whole number")
+    sizes = checked(INGEST, {k: p.options[k] for k in INGEST if k in p.options})
     collection = get_collection(_collection_name(p))
     report = collection.add(inputs, **sizes)
     display_markdown(report._repr_markdown_(), str(report))

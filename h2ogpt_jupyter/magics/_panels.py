@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.options import INGEST
 
-from ._args import Parsed
+from ._args import Parsed, checked
 
 if TYPE_CHECKING:
     from ._commands import Commands
@@ -82,10 +83,7 @@ def _ingest(cmds: Commands, p: Parsed, words: list[str]) -> Any:
     _check(p, {"collection", "langchain_mode", "chunk_size", "chunk_overlap"})
     _no_words("ingest", words)
     name = p.options.get("collection", p.options.get("langchain_mode", "MyData"))
-    sizes = {k: p.options[k] for k in ("chunk_size", "chunk_overlap") if k in p.options}
-    for key, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidOptionError(f"--{key.replace('_', '-')} needs a whole number")
+    sizes = checked(INGEST, {k: p.options[k] for k in INGEST if k in p.options})
     return IngestPanel(str(name), **sizes)
 
 

@@ -17,49 +17,7 @@ from typing import Any
 from .backends import Backend, BackendRequest, StreamEvent
 from .params import GenerationParams
 from .response import Response, Usage
-
-
-class StopStringCutter:
-    """Holds back just enough text to never emit part of a stop string."""
-
-    def __init__(self, stops: list[str]) -> None:
-        self.stops = [s for s in stops if s]
-        self.text = ""
-        self.emitted = 0
-        self.hit = False
-
-    def feed(self, delta: str) -> str:
-        """Add a delta; return the text now safe to show (nothing once a stop string was hit:
-        the engine may still send a token or two while it winds down)."""
-        if self.hit:
-            return ""
-        start = max(0, self.emitted - max((len(s) for s in self.stops), default=0))
-        self.text += delta
-        cut = min((i for s in self.stops if (i := self.text.find(s, start)) >= 0), default=-1)
-        if cut >= 0:
-            self.hit = True
-            self.text = self.text[:cut]
-            return self._emit(len(self.text))
-        return self._emit(len(self.text) - self._partial_tail())
-
-    def flush(self) -> str:
-        return self._emit(len(self.text))
-
-    def _partial_tail(self) -> int:
-        """Length of the longest end of the text that begins some stop string."""
-        best = 0
-        for stop in self.stops:
-            for n in range(min(len(stop) - 1, len(self.text)), best, -1):
-                if self.text.endswith(stop[:n]):
-                    best = n
-                    break
-        return best
-
-    def _emit(self, upto: int) -> str:
-        upto = max(upto, self.emitted)
-        out = self.text[self.emitted : upto]
-        self.emitted = upto
-        return out
+from .stop_strings import StopStringCutter
 
 
 class Generation:

@@ -6,43 +6,22 @@ temperature, top_p or top_k asks for it. ``--temperature 0.7`` alone therefore s
 the whole distribution: the greedy default top_k of 1 is not applied while sampling.
 
 h2oGPT silently clamps out-of-range values; here they are refused with one clear message
-instead, so a typo never changes an answer unnoticed.
+instead, so a typo never changes an answer unnoticed. Names, kinds, bounds, defaults and help
+live in :data:`h2ogpt_jupyter.options.GENERATION`, shared with every front end.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from h2ogpt_jupyter.errors import InvalidOptionError
+from h2ogpt_jupyter.options import GENERATION
 
-# name -> (low, high) inclusive bounds, as h2oGPT's sliders and API checks allow.
-_BOUNDS: dict[str, tuple[float, float]] = {
-    "temperature": (0.0, 3.0),
-    "top_p": (0.0, 1.0),
-    "top_k": (0, 100),
-    "num_beams": (1, 8),
-    "max_new_tokens": (1, 1_000_000),
-    "min_new_tokens": (0, 1_000_000),
-    "max_time": (0.0, 86_400.0),
-    "repetition_penalty": (0.01, 3.0),
-    "num_return_sequences": (1, 10),
-    "seed": (0, 2**32 - 1),
-    "max_input_tokens": (-1, 10_000_000),
-}
 # Below this, logits divided by the temperature overflow to inf and sampling yields NaN.
 _MIN_SAMPLING_TEMPERATURE = 0.01
-_INTS = {
-    "top_k",
-    "num_beams",
-    "max_new_tokens",
-    "min_new_tokens",
-    "num_return_sequences",
-    "seed",
-    "max_input_tokens",
-}
 
 
 @dataclass(frozen=True)
@@ -53,33 +32,23 @@ class GenerationParams:
     or ``0`` means the model's window less the answer reserve, as in h2oGPT.
     """
 
-    temperature: float = 0.0
-    top_p: float = 1.0
-    top_k: int = 1
-    num_beams: int = 1
-    max_new_tokens: int = 1024
-    min_new_tokens: int = 0
-    early_stopping: bool = False
-    max_time: float = 600.0
-    repetition_penalty: float = 1.07
-    num_return_sequences: int = 1
-    seed: int = 0
-    max_input_tokens: int = -1
-    stop: tuple[str, ...] = field(default=())
+    temperature: float = GENERATION["temperature"].default
+    top_p: float = GENERATION["top_p"].default
+    top_k: int = GENERATION["top_k"].default
+    num_beams: int = GENERATION["num_beams"].default
+    max_new_tokens: int = GENERATION["max_new_tokens"].default
+    min_new_tokens: int = GENERATION["min_new_tokens"].default
+    early_stopping: bool = GENERATION["early_stopping"].default
+    max_time: float = GENERATION["max_time"].default
+    repetition_penalty: float = GENERATION["repetition_penalty"].default
+    num_return_sequences: int = GENERATION["num_return_sequences"].default
+    seed: int = GENERATION["seed"].default
+    max_input_tokens: int = GENERATION["max_input_tokens"].default
+    stop: tuple[str, ...] = GENERATION["stop"].default
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "stop":
-                if isinstance(value, str):
-                    value = (value,)
-                if not all(isinstance(s, str) for s in value):
-                    raise InvalidOptionError("stop must be a string or a list of strings")
-                object.__setattr__(self, "stop", tuple(s for s in value if s))
-            elif f.name == "early_stopping":
-                object.__setattr__(self, f.name, _to_bool(f.name, value))
-            else:
-                object.__setattr__(self, f.name, _to_number(f.name, value))
+            object.__setattr__(self, f.name, GENERATION[f.name].parse(getattr(self, f.name)))
         if self.min_new_tokens > self.max_new_tokens:
             raise InvalidOptionError(
                 f"min_new_tokens ({self.min_new_tokens}) must not exceed "
@@ -136,48 +105,3 @@ class GenerationParams:
         data = dataclasses.asdict(self)
         data["stop"] = list(self.stop)
         return data
-
-
-def _to_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {
-        "true",
-        "1",
-        "yes",
-        "on",
-        "false",
-        "0",
-        "no",
-        "off",
-    }:
-        return value.lower() in {"true", "1", "yes", "on"}
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise InvalidOptionError(f"{name} must be true or false, not {value!r}")
-
-
-def _to_number(name: str, value: Any) -> float | int:
-    low, high = _BOUNDS[name]
-    kind = "an integer" if name in _INTS else "a number"
-    if isinstance(value, bool):
-        raise InvalidOptionError(f"{name} must be {kind}, not {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidOptionError(f"{name} must be {kind}, not {value!r}") from None
-    if number != number:  # NaN
-        raise InvalidOptionError(f"{name} must be {kind}, not NaN")
-    if name in _INTS:
-        if number != int(number):
-            raise InvalidOptionError(f"{name} must be {kind}, not {value!r}")
-        number = int(number)
-    if not low <= number <= high:
-        raise InvalidOptionError(
-            f"{name} must be between {_fmt(low)} and {_fmt(high)}, not {value!r}"
-        )
-    return number
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)

@@ -24,7 +24,8 @@ class Response:
     ``finish_reason`` is ``"stop"`` (end of sequence or a stop string), ``"length"``
     (max_new_tokens), ``"max_time"`` or ``"cancelled"`` (Stop pressed or kernel interrupted).
     ``alternatives`` holds the other answers when ``num_return_sequences`` > 1.
-    ``sources`` holds the document chunks (or pages) the answer was given, best first;
+    ``sources`` holds the document chunks (or pages) the answer was given, best first (each
+    with a ``to_dict``: :class:`~h2ogpt_jupyter.documents.Hit`, ``Page``);
     ``parts`` the per-part answers of a summary or an extraction.
     """
 
@@ -87,14 +88,9 @@ class Response:
             "tokens_per_second": self.tokens_per_second,
             "params": self.params,
             "alternatives": self.alternatives,
-            "sources": [_source_dict(s) for s in self.sources],
+            "sources": [s.to_dict() for s in self.sources],
             "parts": self.parts,
         }
-
-
-def _source_dict(source: Any) -> dict[str, Any]:
-    keys = ("source", "page", "score", "distance", "chunk", "text")
-    return {k: getattr(source, k) for k in keys if hasattr(source, k)}
 
 
 def _link(source: str) -> str:

@@ -27,19 +27,20 @@ from h2ogpt_jupyter.models.response import Response, source_line
 from ._base import static_text
 from ._settings import SettingsBase
 
-NO_DOCS = ("ChatLLM", "LLM")  # h2oGPT's modes without documents; LLM also forgets history
+NO_DOCS = ("ChatLLM", "LLM")  # h2oGPT's modes without documents, in menu order
 SOURCE_TEXT = 600  # characters of each source chunk sent to the front end
 
 
 def source_rows(sources: list[Any]) -> list[dict[str, Any]]:
+    """The sources under an answer as the front end lists them: a label, a shortened text."""
     rows = []
     for src in sources:
-        text = str(getattr(src, "text", "") or "")
-        score = getattr(src, "score", None)
+        data = src.to_dict()
+        text, score = str(data["text"] or ""), data.get("score")
         rows.append(
             {
-                "source": str(getattr(src, "source", src)),
-                "page": getattr(src, "page", None),
+                "source": str(data["source"]),
+                "page": data["page"],
                 "score": None if score is None else round(float(score), 4),
                 "label": source_line(src),
                 "text": text[:SOURCE_TEXT] + ("…" if len(text) > SOURCE_TEXT else ""),

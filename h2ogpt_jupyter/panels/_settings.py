@@ -1,7 +1,7 @@
 """Generation settings and models, as a panel of their own or the Expert part of a chat.
 
-Every generation parameter is shown with the range h2oGPT allows, read from
-:mod:`h2ogpt_jupyter.models.params` (``_BOUNDS``) so the sliders can never disagree with the checks.
+Every generation parameter is shown with the range h2oGPT allows and its help, read from
+:data:`h2ogpt_jupyter.options.GENERATION`, so the sliders can never disagree with the checks.
 Values typed in the front end are validated here: a bad one is refused in the errors area and
 the control snaps back to the value in force. The models part lists what the kernel holds
 (with memory) and loads, unloads or picks the default model through the shared manager.
@@ -16,60 +16,20 @@ from typing import Any, Protocol
 import traitlets as t
 
 from h2ogpt_jupyter.chat.chat import Chat
-from h2ogpt_jupyter.chat.retrieval import SUBSETS
 from h2ogpt_jupyter.errors import InvalidOptionError
 from h2ogpt_jupyter.models.backends import LoadOptions, available_backends
-from h2ogpt_jupyter.models.backends.base import DTYPES
 from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager
-from h2ogpt_jupyter.models.params import _BOUNDS, _INTS, GenerationParams
+from h2ogpt_jupyter.models.params import GenerationParams
+from h2ogpt_jupyter.options import DOCUMENTS, DTYPES, GENERATION, SUBSETS, control
 
 from ._base import Panel, static_text
 
-PARAM_HELP = {
-    "temperature": "0 answers greedily; higher values sample more freely",
-    "top_p": "sample only from the smallest set of tokens whose probabilities add up to this",
-    "top_k": "sample only from this many most likely tokens (1: greedy)",
-    "num_beams": "beam search width; more than 1 does not stream",
-    "max_new_tokens": "longest answer, in tokens",
-    "min_new_tokens": "shortest answer, in tokens",
-    "early_stopping": "end beam search as soon as enough candidates are complete",
-    "max_time": "seconds before the answer is cut off",
-    "repetition_penalty": "above 1 discourages repeating the same words",
-    "num_return_sequences": "alternative answers to generate",
-    "seed": "random seed when sampling; 0 picks a new one each time",
-    "max_input_tokens": "cap on prompt tokens (-1: the model's window)",
-    "stop": "extra strings that end the answer, one per line",
-}
-SLIDER_SPAN = 1000  # ranges wider than this get a number box only
 CHAT_FIELDS = ("system_prompt", "context", "iinput", "top_k_docs", "document_subset")
 
 
 def param_specs() -> list[dict[str, Any]]:
-    """One control description per generation parameter, from params.py's own bounds."""
-    defaults = GenerationParams()
-    specs: list[dict[str, Any]] = []
-    for name in GenerationParams.names():
-        spec: dict[str, Any] = {
-            "name": name,
-            "default": defaults.as_dict()[name],
-            "help": PARAM_HELP.get(name, ""),
-        }
-        if name in _BOUNDS:
-            low, high = _BOUNDS[name]
-            integer = name in _INTS
-            spec.update(
-                kind="int" if integer else "float",
-                min=low,
-                max=high,
-                step=1 if integer or high - low > 10 else 0.01,
-                slider=high - low <= SLIDER_SPAN,
-            )
-        elif name == "stop":
-            spec["kind"] = "list"
-        else:
-            spec["kind"] = "bool"
-        specs.append(spec)
-    return specs
+    """One control description per generation parameter, from the options table."""
+    return [control(option) for option in GENERATION.values()]
 
 
 def load_choices() -> dict[str, list[str]]:
@@ -144,7 +104,7 @@ class SettingsBase(Panel):
         params = GenerationParams.from_options(chat.params, **gen)
         docs = {k: values[k] for k in ("top_k_docs", "document_subset") if k in values}
         if "top_k_docs" in docs:
-            docs["top_k_docs"] = _whole(docs["top_k_docs"], "top_k_docs")
+            docs["top_k_docs"] = DOCUMENTS["top_k_docs"].parse(docs["top_k_docs"])
         documents = dataclasses.replace(chat.documents, **docs) if docs else chat.documents
         texts = {k: values[k] for k in ("system_prompt", "context", "iinput") if k in values}
         for key, value in texts.items():
@@ -251,16 +211,6 @@ class SettingsBase(Panel):
 
     def models_changed(self) -> None:
         """Hook for subclasses (the chat's model selector)."""
-
-
-def _whole(value: Any, name: str) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}") from None
-    if isinstance(value, bool) or number != int(number):
-        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}")
-    return int(number)
 
 
 class HasChat(Protocol):

@@ -5,7 +5,7 @@ without pulling in torch/transformers.
 
 * :func:`build_prompt` - the full chat prompt h2oGPT would send for a prompt type.
 * :func:`get_prompt_format` - the resolved format (h2oGPT ``prompt_dict`` fields).
-* :func:`stop_sequences` / :func:`clean_response` - where to stop and how to trim output.
+* :func:`stop_strings` / :func:`clean_response` - where to stop and how to trim output.
 * :func:`prompt_type_for_model` - h2oGPT's model-name -> prompt-type auto-selection.
 * :func:`chat_template_prompt` / :func:`chat_messages` - the tokenizer chat-template path.
 """
@@ -20,7 +20,7 @@ from ._build import (
     build_prompt,
     clean_response,
     get_prompt_format,
-    stop_sequences,
+    stop_strings,
 )
 from ._chat_template import chat_messages, chat_template_prompt
 from ._documents import (
@@ -61,6 +61,6 @@ __all__ = [
     "document_query",
     "get_prompt_format",
     "prompt_type_for_model",
-    "stop_sequences",
+    "stop_strings",
     "summary_instruction",
 ]

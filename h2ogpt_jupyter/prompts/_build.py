@@ -150,11 +150,9 @@ def build_prompt(
     return prompt
 
 
-def stop_sequences(
-    prompt_type: str, prompt_dict: Mapping[str, Any] | str | None = None
-) -> list[str]:
-    """Strings generation must stop at: h2oGPT's ``Prompter.stop_sequences`` (terminate
-    strings plus the bot tag) together with the words ``stopping.get_stopping`` watches for.
+def stop_strings(prompt_type: str, prompt_dict: Mapping[str, Any] | str | None = None) -> list[str]:
+    """This format's stop strings: h2oGPT's ``Prompter.stop_sequences`` (terminate strings
+    plus the bot tag) together with the words ``stopping.get_stopping`` watches for.
 
     Order is stable (terminate strings first); duplicates and empty strings are removed.
     """

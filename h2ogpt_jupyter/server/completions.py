@@ -90,9 +90,11 @@ def finish_reason(reason: str) -> str:
     return "length" if reason in ("length", "max_time") else "stop"
 
 
+SOURCE_FIELDS = ("source", "page", "score", "distance", "text")  # what the API promises
+
+
 def source_dicts(hits: list[Any]) -> list[dict[str, Any]]:
-    keys = ("source", "page", "score", "distance", "text")
-    return [{k: getattr(hit, k, None) for k in keys} for hit in hits]
+    return [{k: d.get(k) for k in SOURCE_FIELDS} for d in (hit.to_dict() for hit in hits)]
 
 
 def usage(prompt: int, completion: int) -> dict[str, int]:

@@ -1,7 +1,8 @@
 """Request bodies: OpenAI's fields plus h2oGPT's extras, as pydantic models.
 
-The models give the OpenAPI schema its shapes and ranges; the values are then checked again
-by :class:`~h2ogpt_jupyter.models.params.GenerationParams` and the document options, so a request
+The models give the OpenAPI schema its shapes; ranges and descriptions come from the options
+tables (:mod:`h2ogpt_jupyter.options`), and the values are then checked again by
+:class:`~h2ogpt_jupyter.models.params.GenerationParams` and the document options, so a request
 is held to exactly the rules a notebook is. Unknown fields are refused (400), as OpenAI does:
 a typo in ``top_k_docs`` must not silently answer without documents.
 
@@ -20,12 +21,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from h2ogpt_jupyter.models.params import _BOUNDS
+from h2ogpt_jupyter.options import DOCUMENTS, GENERATION, Option
 
 
-def _range(name: str, description: str, **extra: Any) -> Any:
-    low, high = _BOUNDS[name]
-    return Field(None, ge=low, le=high, description=description, **extra)
+def _described(option: Option, note: str) -> str:
+    return f"{option.help[0].upper()}{option.help[1:]}" + (f"; {note}" if note else ".")
+
+
+def _range(name: str, note: str = "", *, table: dict[str, Option] = GENERATION) -> Any:
+    """An optional field with ``name``'s bounds and help from its options table."""
+    option = table[name]
+    return Field(None, ge=option.low, le=option.high, description=_described(option, note))
 
 
 class _Body(BaseModel):
@@ -41,27 +47,34 @@ class GenerationFields(_Body):
     """Fields shared by chat and text completions."""
 
     model: str | None = Field(None, description="A served alias (GET /v1/models); default first.")
-    max_tokens: int | None = _range("max_new_tokens", "Most tokens to generate.")
-    max_completion_tokens: int | None = _range("max_new_tokens", "Same as max_tokens (newer).")
-    max_new_tokens: int | None = _range("max_new_tokens", "h2oGPT's name for max_tokens.")
-    temperature: float | None = _range(
-        "temperature", "0 (default) is greedy; values under 0.01 count as 0.01."
-    )
-    top_p: float | None = _range("top_p", "Nucleus sampling.")
+    max_tokens: int | None = _range("max_new_tokens")
+    max_completion_tokens: int | None = _range("max_new_tokens", "the same as max_tokens (newer)")
+    max_new_tokens: int | None = _range("max_new_tokens", "h2oGPT's name for max_tokens")
+    temperature: float | None = _range("temperature", "values under 0.01 count as 0.01")
+    top_p: float | None = _range("top_p")
     top_k: int | None = Field(
         None,
         ge=-1,
-        le=_BOUNDS["top_k"][1],
-        description="h2oGPT: top-k sampling (1 is greedy; 0 or vLLM's -1: no cut).",
+        le=GENERATION["top_k"].high,
+        description=_described(GENERATION["top_k"], "0 or vLLM's -1: no cut"),
     )
-    repetition_penalty: float | None = _range("repetition_penalty", "h2oGPT: default 1.07.")
-    min_new_tokens: int | None = _range("min_new_tokens", "h2oGPT: least tokens to generate.")
-    max_time: float | None = _range("max_time", "h2oGPT: seconds before the answer is cut.")
-    num_beams: int | None = _range("num_beams", "h2oGPT: beam search (transformers only).")
-    early_stopping: bool | None = Field(None, description="h2oGPT: beam search early stop.")
-    seed: int | None = _range("seed", "Sampling seed; choice i uses seed + i.")
-    stop: str | list[str] | None = Field(None, description="Stop strings, not shown.")
-    n: int = Field(1, ge=1, le=10, description="Choices to generate (one after another).")
+    repetition_penalty: float | None = _range("repetition_penalty")
+    min_new_tokens: int | None = _range("min_new_tokens")
+    max_time: float | None = _range("max_time")
+    num_beams: int | None = _range("num_beams", "transformers only")
+    early_stopping: bool | None = Field(
+        None, description=_described(GENERATION["early_stopping"], "")
+    )
+    seed: int | None = _range("seed", "choice i uses seed + i")
+    stop: str | list[str] | None = Field(
+        None, description=_described(GENERATION["stop"], "not shown")
+    )
+    n: int = Field(
+        1,
+        ge=GENERATION["num_return_sequences"].low,
+        le=GENERATION["num_return_sequences"].high,
+        description="Choices to generate (one after another).",
+    )
     stream: bool = False
     stream_options: StreamOptions | None = None
     presence_penalty: float | None = Field(None, ge=-2, le=2, description="Accepted, ignored.")
@@ -110,14 +123,20 @@ class ChatCompletionRequest(GenerationFields):
     )
     collection: str | None = Field(None, description="h2oGPT: answer from this collection.")
     langchain_mode: str | None = Field(None, description="h2oGPT's name for collection.")
-    document_subset: Literal["Relevant", "RelSources", "TopKSources"] | None = None
-    document_choice: str | list[str] | None = Field(None, description="Only these sources.")
-    top_k_docs: int | None = Field(None, ge=-1, description="Chunks to give; -1 fills context.")
-    cut_distance: float | None = Field(None, description="Drop chunks farther than this.")
-    docs_ordering_type: Literal["best_near_prompt", "best_first"] | None = None
+    document_subset: Literal["Relevant", "RelSources", "TopKSources"] | None = Field(
+        None, description=_described(DOCUMENTS["document_subset"], "")
+    )
+    document_choice: str | list[str] | None = Field(
+        None, description=_described(DOCUMENTS["document_choice"], "")
+    )
+    top_k_docs: int | None = _range("top_k_docs", table=DOCUMENTS)
+    cut_distance: float | None = _range("cut_distance", table=DOCUMENTS)
+    docs_ordering_type: Literal["best_near_prompt", "best_first"] | None = Field(
+        None, description=_described(DOCUMENTS["docs_ordering_type"], "")
+    )
     pre_prompt_query: str | None = None
     prompt_query: str | None = None
-    max_input_tokens: int | None = _range("max_input_tokens", "h2oGPT: cap on prompt tokens.")
+    max_input_tokens: int | None = _range("max_input_tokens")
     logprobs: Literal[False] | None = Field(None, description="Not supported: false/null.")
     top_logprobs: int | None = Field(None, ge=0, le=0, description="Not supported: 0/null.")
     tools: list[dict[str, Any]] | None = Field(None, max_length=0, description="Only empty.")

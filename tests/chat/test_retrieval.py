@@ -184,7 +184,7 @@ def test_query_sentences_come_from_config(chat: Chat, monkeypatch) -> None:
 
     monkeypatch.setenv("H2OGPT_PRE_PROMPT_QUERY", "Lee lo siguiente:")
     monkeypatch.setenv("H2OGPT_PROMPT_QUERY", "Responde en español a:")
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
     prompt = chat.send(FACTS["food.txt"]).prompt
     assert "Lee lo siguiente:" in prompt and "Responde en español a:" in prompt
     chat.prompt_query = "Answer:"  # the chat's own setting wins over config

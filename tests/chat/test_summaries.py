@@ -114,6 +114,6 @@ def test_summary_sentences_come_from_config(manager, tiny, col, monkeypatch) -> 
     from h2ogpt_jupyter import config
 
     monkeypatch.setenv("H2OGPT_PROMPT_SUMMARY", "Résume en français.")
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
     response = summarize(col, sources="short", model="tiny", manager=manager, max_new_tokens=4)
     assert "Résume en français." in response.prompt

@@ -92,7 +92,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def act_as(user: str, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("H2OGPT_CHROMA_URL", url)
     monkeypatch.setenv("JUPYTERHUB_USER", user)
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
 
 
 @pytest.fixture

@@ -458,7 +458,7 @@ def test_userdata_can_be_made_read_only_for_users(
     shared = get_collection("UserData", embedder=tiny)
     assert shared.add(Text("The VPN gateway is vpn.example.org.", name="vpn")).ok
     monkeypatch.setenv("H2OGPT_ALLOW_UPLOAD_TO_USER_DATA", "0")
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
     reader = get_collection("UserData", embedder=tiny)
     assert reader.query("The VPN gateway is vpn.example.org.", k=1)[0].source == "text:vpn"
     for change in (

@@ -27,7 +27,7 @@ NOTES = {
 @pytest.fixture(autouse=True)
 def _tiny_embeddings(tiny_embedder_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("H2OGPT_HF_EMBEDDING_MODEL", str(tiny_embedder_dir))
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
 
 
 @pytest.fixture

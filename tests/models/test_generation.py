@@ -7,8 +7,9 @@ import time
 import pytest
 
 from h2ogpt_jupyter.models.backends import BackendRequest
-from h2ogpt_jupyter.models.generation import Generation, StopStringCutter
+from h2ogpt_jupyter.models.generation import Generation
 from h2ogpt_jupyter.models.params import GenerationParams
+from h2ogpt_jupyter.models.stop_strings import StopStringCutter
 
 
 def request(prompt="Hello there", **params):

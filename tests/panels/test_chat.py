@@ -161,7 +161,7 @@ def test_the_collection_selector_answers_with_sources(
     from h2ogpt_jupyter.documents import Text, get_collection
 
     monkeypatch.setenv("H2OGPT_HF_EMBEDDING_MODEL", str(tiny_embedder_dir))
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
     get_collection("Notes").add(
         [Text("The Q3 revenue was 4.2 million.", name="q3"), Text("Bo runs on-call.", name="bo")]
     )

@@ -26,7 +26,7 @@ NOTES = b"# Budget\n\nThe Q3 revenue was 4.2 million dollars, up 12 percent.\n"
 @pytest.fixture(autouse=True)
 def _tiny_embeddings(tiny_embedder_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("H2OGPT_HF_EMBEDDING_MODEL", str(tiny_embedder_dir))
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_choosing_collections_and_what_goes_wrong(
     assert "which sources" in panel.errors[-1]["message"]
 
     monkeypatch.setenv("H2OGPT_ALLOW_UPLOAD_TO_USER_DATA", "0")
-    monkeypatch.setattr(config, "_settings", None)
+    config.reset()
     set_state(panel, collection="UserData")
     front(panel, {"type": "paste", "text": "shared text"})
     panel.wait()

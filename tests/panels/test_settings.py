@@ -14,7 +14,8 @@ from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 from h2ogpt_jupyter.magics import _documents, _panels
 from h2ogpt_jupyter.magics._args import parse
 from h2ogpt_jupyter.models.manager import ModelManager
-from h2ogpt_jupyter.models.params import _BOUNDS, GenerationParams
+from h2ogpt_jupyter.models.params import GenerationParams
+from h2ogpt_jupyter.options import GENERATION
 from h2ogpt_jupyter.panels import ChatPanel, ComparePanel, IngestPanel, SettingsPanel
 
 from .comm import (
@@ -30,8 +31,9 @@ def test_every_parameter_is_shown_with_the_range_params_py_allows() -> None:
     panel = SettingsPanel()
     specs = {s["name"]: s for s in panel.param_specs}
     assert list(specs) == list(GenerationParams.names())
-    for name, (low, high) in _BOUNDS.items():
-        assert (specs[name]["min"], specs[name]["max"]) == (low, high)
+    for name, option in GENERATION.items():
+        if option.kind in ("int", "float"):
+            assert (specs[name]["min"], specs[name]["max"]) == (option.low, option.high)
     assert specs["temperature"]["kind"] == "float" and specs["temperature"]["slider"]
     assert specs["top_k"]["kind"] == "int" and specs["top_k"]["step"] == 1
     assert not specs["max_new_tokens"]["slider"]  # a million-wide range gets a number box

@@ -32,7 +32,7 @@ from h2ogpt_jupyter.prompts import (
     clean_response,
     get_prompt_format,
     prompt_type_for_model,
-    stop_sequences,
+    stop_strings,
 )
 
 GOLDEN: dict[str, Any] = json.loads(
@@ -189,7 +189,7 @@ def test_unknown_prompt_type_lists_choices() -> None:
     message = str(info.value)
     assert message.startswith("Unknown prompt_type 'nope'; choose one of: plain, ")
     assert all(name in message for name in PROMPT_TYPES)
-    for func in (get_prompt_format, stop_sequences):
+    for func in (get_prompt_format, stop_strings):
         with pytest.raises(ValueError, match="Unknown prompt_type"):
             func("nope")
 
@@ -198,18 +198,18 @@ def test_unknown_prompt_type_lists_choices() -> None:
 
 
 @pytest.mark.parametrize("prompt_type", PROMPT_TYPES)
-def test_stop_sequences_match_h2ogpt(prompt_type: str) -> None:
-    stops = stop_sequences(prompt_type, _dict_for(prompt_type))
+def test_stop_strings_match_h2ogpt(prompt_type: str) -> None:
+    stops = stop_strings(prompt_type, _dict_for(prompt_type))
     assert sorted(stops) == GOLDEN["stop_sequences"][prompt_type]
     assert len(stops) == len(set(stops)) and all(stops)
 
 
-def test_stop_sequences_examples() -> None:
-    assert stop_sequences("plain") == []
-    assert stop_sequences("llama2") == ["[INST]", "</s>", "[/INST]"]
-    human_bot = stop_sequences("human_bot")
+def test_stop_strings_examples() -> None:
+    assert stop_strings("plain") == []
+    assert stop_strings("llama2") == ["[INST]", "</s>", "[/INST]"]
+    human_bot = stop_strings("human_bot")
     assert human_bot[:4] == ["\n<human>:", "\n<bot>:", "<human>:", "<bot>:"]
-    assert "### Human:" in stop_sequences("instruct_vicuna")
+    assert "### Human:" in stop_strings("instruct_vicuna")
 
 
 @pytest.mark.parametrize("prompt_type", PROMPT_TYPES)

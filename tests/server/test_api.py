@@ -44,9 +44,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, tiny_embedder_dir: Path) 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("H2OGPT_DATA_DIR", str(folder))
         mp.setenv("H2OGPT_USERDATA_DIR", str(folder / "userdata"))
-        mp.setattr(config, "_settings", None)
+        config.reset()
         docs = get_collection("Facts", embedder=get_embedder(tiny_embedder_dir, dtype="float32"))
         assert docs.add([Text(text, name=name) for name, text in FACTS.items()]).ok
+    config.reset()
     return folder
 
 

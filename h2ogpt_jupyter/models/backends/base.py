@@ -16,73 +16,43 @@ from typing import Any, ClassVar
 
 from h2ogpt_jupyter.errors import InvalidOptionError
 from h2ogpt_jupyter.models.params import GenerationParams
+from h2ogpt_jupyter.options import LOAD
 
 Messages = list[dict[str, str]]
 ChatTemplate = Callable[[Messages], str]
-
-DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass
 class LoadOptions:
     """How to load a model, with h2oGPT's option names."""
 
-    backend: str = "auto"
-    load_8bit: bool = False
-    load_4bit: bool = False
-    dtype: str = "auto"
-    device: str = "auto"
-    use_gpu_id: int | None = None
-    lora_weights: str = ""
-    prompt_type: str = ""
-    prompt_dict: dict[str, Any] | None = None
-    system_prompt: str = "auto"
-    chat_template: str = ""
-    max_seq_len: int | None = None
-    rope_scaling: dict[str, Any] | None = None
-    trust_remote_code: bool = False
-    base_model: str = ""
-    inference_server: str = ""
-    api_key: str = ""
-    n_threads: int | None = None
-    n_parallel: int | None = None
-    flash_attn: bool = True  # llama.cpp: its flash attention (~1.13x a CPU stream)
-    allow_download: bool = False
+    backend: str = LOAD["backend"].default
+    load_8bit: bool = LOAD["load_8bit"].default
+    load_4bit: bool = LOAD["load_4bit"].default
+    dtype: str = LOAD["dtype"].default
+    device: str = LOAD["device"].default
+    use_gpu_id: int | None = LOAD["use_gpu_id"].default
+    lora_weights: str = LOAD["lora_weights"].default
+    prompt_type: str = LOAD["prompt_type"].default
+    prompt_dict: dict[str, Any] | str | None = LOAD["prompt_dict"].default
+    system_prompt: str = LOAD["system_prompt"].default
+    chat_template: str = LOAD["chat_template"].default
+    max_seq_len: int | None = LOAD["max_seq_len"].default
+    rope_scaling: dict[str, Any] | None = LOAD["rope_scaling"].default
+    trust_remote_code: bool = LOAD["trust_remote_code"].default
+    base_model: str = LOAD["base_model"].default
+    inference_server: str = LOAD["inference_server"].default
+    api_key: str = LOAD["api_key"].default
+    n_threads: int | None = LOAD["n_threads"].default
+    n_parallel: int | None = LOAD["n_parallel"].default
+    flash_attn: bool = LOAD["flash_attn"].default
+    allow_download: bool = LOAD["allow_download"].default
 
     def __post_init__(self) -> None:
-        for name in ("load_8bit", "load_4bit", "trust_remote_code", "flash_attn", "allow_download"):
-            setattr(self, name, _as_bool(name, getattr(self, name)))
-        for name in ("max_seq_len", "n_threads", "n_parallel", "use_gpu_id"):
-            value = getattr(self, name)
-            if value is not None:
-                setattr(self, name, _as_int(name, value))
-        for name in (
-            "backend",
-            "dtype",
-            "device",
-            "lora_weights",
-            "prompt_type",
-            "chat_template",
-            "base_model",
-            "inference_server",
-            "api_key",
-        ):
-            if not isinstance(getattr(self, name), str):
-                raise InvalidOptionError(f"{name} must be text, not {getattr(self, name)!r}")
+        for f in fields(self):
+            setattr(self, f.name, LOAD[f.name].parse(getattr(self, f.name)))
         if self.load_8bit and self.load_4bit:
             raise InvalidOptionError("choose one of load_8bit and load_4bit, not both")
-        if self.dtype not in DTYPES:
-            raise InvalidOptionError(
-                f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}"
-            )
-        if self.n_parallel is not None and self.n_parallel < 1:
-            raise InvalidOptionError(f"n_parallel must be at least 1, not {self.n_parallel}")
-        if self.max_seq_len is not None and int(self.max_seq_len) < 16:
-            raise InvalidOptionError(f"max_seq_len must be at least 16, not {self.max_seq_len}")
-        if self.rope_scaling is not None and not isinstance(self.rope_scaling, dict):
-            raise InvalidOptionError(
-                'rope_scaling must be a dict such as {"type": "linear", "factor": 2.0}'
-            )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -91,23 +61,6 @@ class LoadOptions:
     @property
     def quantization(self) -> str:
         return "8bit" if self.load_8bit else "4bit" if self.load_4bit else ""
-
-
-def _as_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-        return value.lower() in ("true", "1", "yes")
-    raise InvalidOptionError(f"{name} must be true or false, not {value!r}")
-
-
-def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InvalidOptionError(f"{name} must be a whole number, not {value!r}") from None
 
 
 @dataclass
