@@ -14,7 +14,7 @@ from h2ogpt_jupyter.chat.retrieval import DocQuery
 from h2ogpt_jupyter.config import settings
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 from h2ogpt_jupyter.models.backends import PACKAGED, LoadOptions
-from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager, get_manager
+from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager, get_manager, with_settings
 from h2ogpt_jupyter.models.params import GenerationParams
 from h2ogpt_jupyter.models.response import Response
 from h2ogpt_jupyter.options import (
@@ -108,11 +108,8 @@ class Commands:
         self._load(p.text, alias, **options)
 
     def _load(self, name: str, alias: str | None = None, **options: Any) -> None:
-        s = settings()
-        options.setdefault("allow_download", s.allow_download)
-        if s.backend and s.backend != "auto":
-            options.setdefault("backend", s.backend)
         print(f"Loading {name}…", flush=True)
+        options = with_settings(options)
         model = self.manager.load(name, alias=None if alias is None else str(alias), **options)
         info = model.info()
         print(

@@ -163,6 +163,18 @@ class ModelManager:
         return [{**m.info(), "default": a == self.default} for a, m in self._models.items()]
 
 
+def with_settings(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the configured ``allow_download`` and ``backend`` (``c.H2OGPT.*`` or
+    ``H2OGPT_*``) where they say nothing, as the magics and panels load models."""
+    from h2ogpt_jupyter.config import settings
+
+    s = settings()
+    out = {"allow_download": s.allow_download, **options}
+    if s.backend and s.backend != "auto":
+        out.setdefault("backend", s.backend)
+    return out
+
+
 def _load_options(options: dict[str, Any]) -> LoadOptions:
     known = set(LoadOptions.names())
     clean = {}

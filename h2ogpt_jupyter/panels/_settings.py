@@ -18,7 +18,7 @@ import traitlets as t
 from h2ogpt_jupyter.chat.chat import Chat
 from h2ogpt_jupyter.errors import InvalidOptionError
 from h2ogpt_jupyter.models.backends import LoadOptions, available_backends
-from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager
+from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager, with_settings
 from h2ogpt_jupyter.models.params import GenerationParams
 from h2ogpt_jupyter.options import DOCUMENTS, DTYPES, GENERATION, SUBSETS, control
 
@@ -153,8 +153,6 @@ class SettingsBase(Panel):
         self.update(models=rows, default_model=self.manager.default or "")
 
     def _on_load_model(self, content: dict[str, Any], buffers: list[bytes]) -> None:
-        from h2ogpt_jupyter.config import settings
-
         name = str(content.get("name") or "").strip()
         if not name:
             raise InvalidOptionError("which model? e.g. smollm2, a .gguf, a folder or a URL")
@@ -169,10 +167,7 @@ class SettingsBase(Panel):
             raise InvalidOptionError(f"quantization is 8bit, 4bit or empty, not {quantization!r}")
         if quantization:
             options[f"load_{quantization}"] = True
-        s = settings()
-        options.setdefault("allow_download", s.allow_download)
-        if s.backend and s.backend != "auto":
-            options.setdefault("backend", s.backend)
+        options = with_settings(options)
         LoadOptions(**options)  # a bad combination is refused before the job is queued
         self.update(status=f"Loading {name}…")
         self.background(self._load, name, alias, options)

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from IPython.utils.capture import capture_output
 
-from h2ogpt_jupyter.magics import _server
+from h2ogpt_jupyter.server import lifecycle
 from h2ogpt_jupyter.models.manager import get_manager
 from h2ogpt_jupyter.models.response import Response
 from tests.support.shell import line, one_error
@@ -42,9 +42,9 @@ def data_dir() -> Path:
 def _no_leftover_servers() -> Any:
     """Servers a test started are stopped even when it fails halfway."""
     yield
-    for port, started in list(_server._STARTED.items()):
+    for port, started in list(lifecycle._STARTED.items()):
         started.process.stop()
-        del _server._STARTED[port]
+        del lifecycle._STARTED[port]
 
 
 def test_mistakes_without_a_server_are_one_line(ip: Any, capsys: Any) -> None:
@@ -117,7 +117,7 @@ def test_a_port_in_use_is_refused_before_anything_starts(t: Any, capsys: Any) ->
         assert one_error(capsys) == (
             f"h2ogpt: port {port} on 127.0.0.1 is in use; choose another --port (0: any free)"
         )
-    assert not _server._STARTED
+    assert not lifecycle._STARTED
 
 
 def test_start_status_url_clients_and_stop(
@@ -195,7 +195,7 @@ def test_keys_stay_out_of_the_process_list_and_another_kernels_server_stops_by_p
     assert "as 'mine'" in capsys.readouterr().out
 
     # As seen from another kernel: not ours, and the key must come from somewhere.
-    monkeypatch.setattr(_server, "_STARTED", {})
+    monkeypatch.setattr(lifecycle, "_STARTED", {})
     line(t, "load server")
     assert one_error(capsys) == (
         f"h2ogpt: the server at {srv.api_base} needs an API key: "
