@@ -291,7 +291,7 @@ def _configured(given: dict[str, Any], name: str, own: str | None) -> str | None
         from h2ogpt_jupyter.config import settings
 
         value = getattr(settings(), name)
-    return value
+    return None if value is None else str(value)
 
 
 def _params(params: GenerationParams | dict[str, Any] | None) -> GenerationParams:

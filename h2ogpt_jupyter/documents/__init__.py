@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._names import MYDATA, USERDATA, check_name
     from .embeddings import Embedder, get_embedder
+    from .hits import Hit, Page
     from .inputs import Text
     from .parsers import ParseError, Record, parse_file
     from .report import FileResult, IngestReport
-    from .store import Collection, Hit, Page, delete_collection, get_collection, list_collections
+    from .store import Collection, delete_collection, get_collection, list_collections
 
 __all__ = [
     "MYDATA",

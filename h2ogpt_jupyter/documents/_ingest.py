@@ -91,7 +91,8 @@ def _unit_mean(vectors: np.ndarray) -> list[float]:
 
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
-    return (mean / norm if norm > 0 else mean).astype(np.float32).tolist()
+    unit: list[float] = (mean / norm if norm > 0 else mean).astype(np.float32).tolist()
+    return unit
 
 
 class _Writer:

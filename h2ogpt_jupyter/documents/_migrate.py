@@ -136,7 +136,8 @@ def _unit(vector: np.ndarray) -> list[float]:
     import numpy as np
 
     norm = float(np.linalg.norm(vector))
-    return (vector / norm if norm > 0 else vector).astype(np.float32).tolist()
+    unit: list[float] = (vector / norm if norm > 0 else vector).astype(np.float32).tolist()
+    return unit
 
 
 def _versions(docs: Any) -> dict[str, str]:
@@ -330,7 +331,7 @@ def finish(client: Any, name: str, *, steps: int | None = None) -> bool:
             _drop(client, name + RETIRED + DOCS_SUFFIX)
             _rename(client, docs, name + RETIRED + DOCS_SUFFIX)
 
-    actions = [
+    actions: list[Callable[[], None]] = [
         retire_chunks,
         retire_docs,
         lambda: _rename(client, staging_docs, docs),

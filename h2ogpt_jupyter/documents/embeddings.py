@@ -263,7 +263,8 @@ class Embedder:
                 vectors[rows] = got
         assert vectors is not None
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)  # normalized in fp32, whatever the precision
+        unit: np.ndarray = vectors / np.maximum(norms, 1e-12)  # in fp32, whatever the precision
+        return unit
 
     def _longest_first(self, texts: list[str]) -> np.ndarray:
         """Positions of ``texts``, most tokens first.
@@ -287,7 +288,8 @@ class Embedder:
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         """Plain lists, for code that wants a callable embedding function."""
-        return self.embed(texts).tolist()
+        rows: list[list[float]] = self.embed(texts).tolist()
+        return rows
 
 
 @contextmanager

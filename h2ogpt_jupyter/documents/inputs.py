@@ -56,7 +56,7 @@ class Text:
         return "text:" + hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
 
 
-Input = str | os.PathLike | Text  # what add() accepts, alone or in a list
+Input = str | os.PathLike[str] | Text  # what add() accepts, alone or in a list
 
 
 @dataclass

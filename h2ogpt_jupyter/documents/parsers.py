@@ -270,7 +270,8 @@ def _office(kind: str) -> Callable[[bytes], Parsed]:
     def parse(data: bytes) -> Parsed:
         from . import _office
 
-        return getattr(_office, kind)(data)
+        parsed: Parsed = getattr(_office, kind)(data)
+        return parsed
 
     return parse
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 from h2ogpt_jupyter.server import lifecycle
+from h2ogpt_jupyter.server.config import DEFAULT_HOST
 from h2ogpt_jupyter.server.runtime import proxied_url, running_servers
 
 from ._args import Parsed
@@ -72,7 +73,7 @@ def _print_proxied(info: dict[str, Any]) -> None:
 # --- the commands --------------------------------------------------------------------------------
 def start(cmds: Commands, p: Parsed) -> None:
     _check(p, {"model", "port", "host", "api_key", "keep", "out"}, "server start")
-    host = _text(p, "host") or lifecycle.DEFAULT_HOST
+    host = _text(p, "host") or DEFAULT_HOST
     port, key, out = _port(p.options.get("port")), _text(p, "api_key"), _out(p)
     requested = p.options.get("model")
     model, label = lifecycle.what_to_serve(

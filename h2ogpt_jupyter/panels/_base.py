@@ -52,7 +52,7 @@ def error_entry(error: BaseException | str) -> dict[str, Any]:
     return {"message": message, "kind": kind, "detail": detail, "time": time.strftime("%H:%M:%S")}
 
 
-class Panel(anywidget.AnyWidget):  # type: ignore[misc]
+class Panel(anywidget.AnyWidget):
     """Base of the panels: subclasses register handlers in ``self.handlers``."""
 
     _css = STATIC / "panels.css"

@@ -35,11 +35,11 @@ def _route_path(scope: Scope) -> str:
 def presented_key(scope: Scope) -> str | None:
     """The key a client sent: ``Authorization: Bearer K``, or ``api-key: K`` (Azure style)."""
     headers = dict(scope.get("headers") or [])
-    auth = headers.get(b"authorization", b"").decode("latin-1").strip()
+    auth = str(headers.get(b"authorization", b"").decode("latin-1")).strip()
     scheme, _, token = auth.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    other = headers.get(b"api-key", b"").decode("latin-1").strip()
+    other = str(headers.get(b"api-key", b"").decode("latin-1")).strip()
     return other or None
 
 

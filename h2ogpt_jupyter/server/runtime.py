@@ -64,7 +64,7 @@ def _alive(pid: Any) -> bool:
         return False
     import psutil
 
-    return psutil.pid_exists(pid)
+    return bool(psutil.pid_exists(pid))
 
 
 def running_servers() -> list[dict[str, Any]]:

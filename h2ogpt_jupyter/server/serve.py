@@ -146,7 +146,9 @@ def local_url(host: str, port: int, tls: bool) -> str:
     return f"{'https' if tls else 'http'}://{reach}:{port}"
 
 
-def _announce(server: Any, state: Any, config: ServerConfig, url: str, result: dict) -> None:
+def _announce(
+    server: Any, state: Any, config: ServerConfig, url: str, result: dict[str, Any]
+) -> None:
     """Wait for the models and the listening socket, then say so (or stop on a failure)."""
     from . import runtime
 

@@ -158,7 +158,7 @@ def for_choice(options: dict[str, Any], index: int) -> dict[str, Any]:
 
 
 # --- work on the worker thread ---------------------------------------------------------------
-def _end(index: int, text: str, response: Any, *, new_prompt: bool, sources: Any) -> dict:
+def _end(index: int, text: str, response: Any, *, new_prompt: bool, sources: Any) -> dict[str, Any]:
     return {
         "index": index,
         "text": text,

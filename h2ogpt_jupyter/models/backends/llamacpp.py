@@ -134,7 +134,8 @@ class LlamaCppBackend(Backend):
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
-        return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+        text: bytes = self.llm.detokenize([token], special=True)
+        return text.decode("utf-8", errors="ignore")
 
     def _end_tokens(self) -> list[int]:
         """Every end-of-generation token, not just EOS: llama.cpp stops on any of them (ChatML
@@ -239,10 +240,10 @@ class LlamaCppBackend(Backend):
             **sampling,
         )
         reason = "stop"
-        with contextlib.closing(chunks):  # type: ignore[arg-type]
+        with contextlib.closing(chunks):
             try:
                 for chunk in chunks:
-                    choice = chunk["choices"][0]  # type: ignore[index]
+                    choice = chunk["choices"][0]
                     if choice["text"]:
                         yield StreamEvent(text=choice["text"])
                     if choice.get("finish_reason"):

@@ -165,7 +165,7 @@ class OpenAIBackend(Backend):
             if chunk.usage is not None:
                 state["usage"] = chunk.usage
             for choice in chunk.choices:
-                text = choice.delta.content if self.chat_api else choice.text  # type: ignore[union-attr]
+                text = choice.delta.content if self.chat_api else choice.text
                 if text:
                     state["count"] += 1
                     yield StreamEvent(text=text)
