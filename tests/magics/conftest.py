@@ -1,4 +1,6 @@
-"""The shell with the tiny model loaded through the magic itself."""
+"""The magics' model: the tiny random Llama made to answer in visible words (so an answer
+shown, printed or put in a cell can be compared with the text it should be), loaded through
+the magic itself."""
 
 from __future__ import annotations
 
@@ -6,6 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.models import build_talking_llama
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """The shared tiny Llama, with its blank tokens silenced: greedy answers are words."""
+    return build_talking_llama(tiny_model_dir, tmp_path_factory.mktemp("talking-llama"))
 
 
 @pytest.fixture

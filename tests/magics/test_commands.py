@@ -2,7 +2,9 @@
 
 Cells go through ``shell.run_cell`` where the exact IPython path matters (input transformers,
 IPython's own ``{var}`` expansion, tracebacks); elsewhere ``run_line_magic`` keeps tests short.
-The tiny random model's text is noise, so these tests check structure, not content.
+The tiny random model answers in words that mean nothing but are fixed: where an answer is
+shown, printed or put in a cell, it is first checked to be exactly what plain ``transformers``
+generates for its prompt (``checked_answer``), then compared with what the user sees.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from IPython.utils.capture import capture_output
 
 import h2ogpt_jupyter.models.manager as manager_module
 from h2ogpt_jupyter import magics
-from tests.support.shell import last, line, one_error, own_stderr
+from tests.support.shell import checked_answer, last, line, one_error, own_stderr
 
 # Keeps every answer on the tiny model short; tests that care about lengths set their own.
 MAX_NEW = 6
@@ -73,7 +75,7 @@ def test_load_takes_a_quoted_path_and_a_variable(ip: Any, tiny_model_dir: Path) 
 def test_ask_streams_into_one_updating_display(t: Any) -> None:
     with capture_output() as cap:
         line(t, "ask --max-new-tokens 8 Tell me a story")
-    response = last(t)
+    response = checked_answer(t)
     assert response.model == "t" and 0 < response.usage.completion_tokens <= 8
     shown = cap.outputs  # first a display, then in-place updates of it
     assert shown and not shown[0].update and all(o.update for o in shown[1:])
@@ -86,7 +88,7 @@ def test_ask_streams_into_one_updating_display(t: Any) -> None:
 def test_ask_in_plain_ipython_shows_the_answer_once(t: Any, capsys: Any) -> None:
     line(t, "ask Tell me a story")
     out = capsys.readouterr().out
-    assert out == last(t).text + "\n"  # the terminal publisher prints text/plain once
+    assert out == checked_answer(t).text + "\n"  # the terminal publisher prints text/plain once
 
 
 def test_ask_keeps_the_response_in_h2ogpt_and_in_o_var(t: Any) -> None:
@@ -102,13 +104,13 @@ def test_format_text_streams_to_stdout(t: Any, capsys: Any) -> None:
     with capture_output() as cap:
         line(t, "ask --format text Hi")
     assert cap.outputs == []
-    assert cap.stdout.strip() == last(t).text.strip()
+    assert cap.stdout.strip() == checked_answer(t).text.strip()
 
 
 def test_no_stream_shows_only_the_final_answer(t: Any) -> None:
     with capture_output() as cap:
         line(t, "ask --no-stream Hi")
-    assert len(cap.outputs) == 1 and cap.outputs[0].data["text/plain"] == last(t).text
+    assert len(cap.outputs) == 1 and cap.outputs[0].data["text/plain"] == checked_answer(t).text
 
 
 def test_format_code_fills_the_next_cell(t: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,7 +118,7 @@ def test_format_code_fills_the_next_cell(t: Any, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(t, "set_next_input", lambda s, replace=False: calls.append((s, replace)))
     with capture_output():
         line(t, "ask --format code Write a function")
-    assert calls == [(last(t).text.strip(), False)]
+    assert calls == [(checked_answer(t).text.strip(), False)]
 
 
 def test_code_blocks_are_taken_from_fenced_answers() -> None:
@@ -319,12 +321,25 @@ def test_params_change_later_turns(t: Any, capsys: Any) -> None:
     assert "max_new_tokens=8" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", ["prompt-types", "info", "help", "", "models", "chats"])
-def test_information_commands_produce_output(ip: Any, command: str, capsys: Any) -> None:
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("prompt-types", ["plain, ", "human_bot", "zephyr"]),
+        ("info", ["Python 3.", "CPUs", "GB RAM free", "No model loaded."]),
+        ("help", ["**%h2ogpt** — local LLMs in the notebook", "| `load NAME"]),
+        ("", ["**%h2ogpt** — local LLMs in the notebook", "| `load NAME"]),
+        ("models", ["No model loaded.", "Packaged models: smollm2"]),
+        ("chats", ["No saved chats."]),
+    ],
+)
+def test_information_commands_say_what_they_are_for(
+    ip: Any, command: str, expected: list[str]
+) -> None:
     with capture_output() as cap:
         line(ip, command)
     shown = cap.stdout + "".join(o.data.get("text/plain", "") for o in cap.outputs)
-    assert shown.strip() and cap.stderr == ""
+    assert cap.stderr == ""
+    assert [text for text in expected if text not in shown] == [], shown
 
 
 def test_prompt_types_lists_h2ogpts_formats(ip: Any, capsys: Any) -> None:
@@ -455,7 +470,7 @@ def test_config_output_text(t: Any, configured: Any) -> None:
     configured(output="text", generation={"max_new_tokens": 3})
     with capture_output() as cap:
         line(t, "ask Hello")
-    assert cap.outputs == [] and cap.stdout.strip() == last(t).text.strip()
+    assert cap.outputs == [] and cap.stdout.strip() == checked_answer(t).text.strip()
 
 
 def test_percent_config_changes_settings_at_once(ip: Any, tiny_model_dir: Path) -> None:

@@ -54,13 +54,23 @@ def test_weights_really_are_quantized(loaded):
     assert bnb.nn.Linear4bit in layers["s4"]
 
 
+@pytest.fixture(scope="module")
+def full_answer(loaded) -> str:
+    """The full-precision greedy answer the quantized ones are held to."""
+    text = Chat(model="full", manager=loaded).send(CAPITAL, max_new_tokens=32).text
+    assert "Paris" in text, text
+    return text
+
+
 @pytest.mark.parametrize("alias", ["s8", "s4"])
-def test_quantized_greedy_answer(loaded, alias):
+def test_quantized_greedy_answer(loaded, alias, full_answer):
     deltas: list[str] = []
     response = Chat(model=alias, manager=loaded).send(
         CAPITAL, on_text=deltas.append, max_new_tokens=32
     )
-    assert response.text.strip()
+    # still right after quantization, and worded as the full-precision model words it
+    assert "Paris" in response.text, response.text
+    assert response.text.split()[:4] == full_answer.split()[:4], (response.text, full_answer)
     assert "".join(deltas).strip() == response.text
     assert 0 < response.usage.completion_tokens <= 32
     assert response.params["prompt_type"] == "template"

@@ -4,12 +4,12 @@ MiniLM's vocabulary), Stop, one model under different settings, and errors per c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from h2ogpt_jupyter.chat.reward import RewardModel
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 from h2ogpt_jupyter.models.manager import ModelManager
 from h2ogpt_jupyter.panels import ComparePanel
@@ -18,6 +18,7 @@ from .comm import (
     front,
     loaded,
     sent,
+    updates,
     wait_for,
 )
 
@@ -54,6 +55,20 @@ def reward_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def reference_score(folder: Path, question: str, answer: str) -> float:
+    """h2oGPT's score_model by hand, without the class under test: the pair (question,
+    answer) truncated to 512 tokens, the sigmoid of the first logit."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+    inputs = tokenizer(question, answer, return_tensors="pt", truncation=True, max_length=512)
+    with torch.inference_mode():
+        logit = float(model(**inputs).logits[0, 0])
+    return 1.0 / (1.0 + math.exp(-logit))
+
+
 def test_columns_generate_at_the_same_time_with_stats_and_scores(
     two: ModelManager, reward_dir: Path
 ) -> None:
@@ -79,9 +94,14 @@ def test_columns_generate_at_the_same_time_with_stats_and_scores(
         mine = [d for d in deltas if d["column"] == i]
         assert mine and "".join(d["text"] for d in mine).strip() == col["text"]
     assert len({d["_thread"] for d in deltas}) == 2  # one thread per column
-    # the score is h2oGPT's: sigmoid of the first logit for (question, answer)
-    expected = RewardModel(reward_dir).score("Name three rivers.", a["text"])
-    assert a["score"] == pytest.approx(expected, abs=1e-4)
+    # the score is h2oGPT's: sigmoid of the first logit for (question, answer), on a real
+    # answer; the panel rounds it to 4 places, float32 logits add well under 1e-6
+    _, shown = updates(panel, "columns")[-1]  # the last state sent to the browser
+    for i, col in enumerate((a, b)):
+        assert col["text"].strip()
+        expected = reference_score(reward_dir, "Name three rivers.", col["text"])
+        assert col["score"] == pytest.approx(expected, abs=5e-5 + 1e-6)
+        assert shown[i]["score"] == col["score"] and shown[i]["text"] == col["text"]
     assert panel.responses[0] is not None and panel.responses[0].text == a["text"]
 
 

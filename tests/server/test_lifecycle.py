@@ -50,7 +50,7 @@ def test_start_find_use_and_stop(manager: Any, tiny_model_dir: Path) -> None:
             lifecycle.client_key({**found, "port": 1}, None)  # a server started elsewhere
         headers = {"Authorization": f"Bearer {key}"}
         listed = httpx.get(f"{server.api_base}/models", headers=headers, timeout=30).json()
-        assert [m["id"] for m in listed["data"]][0] == "tiny"  # then the embedding model
+        assert listed["data"][0]["id"] == "tiny"  # then the embedding model
     finally:
         stopped = lifecycle.stop()
     assert stopped == [(server.api_base, server.pid)]
