@@ -14,6 +14,7 @@ time are sent as one update so the front end never sees half a change.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
@@ -28,6 +29,7 @@ import traitlets as t
 from h2ogpt_jupyter.errors import H2OGPTError
 
 STATIC = Path(__file__).with_name("static")
+MANIFEST = STATIC / "manifest.json"  # each panel's front-end files, in the order they are joined
 MAX_ERRORS = 20  # older entries drop off the errors area
 
 Handler = Callable[[dict[str, Any], list[bytes]], object]
@@ -37,6 +39,18 @@ def static_text(*names: str) -> str:
     """Front-end files joined into one ES module (only the last one has ``export``): the
     widgets share the markdown renderer and helpers without a bundler or a CDN."""
     return "\n".join((STATIC / name).read_text(encoding="utf-8") for name in names)
+
+
+def panel_files(panel: str) -> list[str]:
+    """The front-end files of ``panel`` ("chat", "compare", ...) in the order they are joined.
+    ``static/manifest.json`` is the one list: ESLint and the JavaScript tests read it too."""
+    panels = json.loads(MANIFEST.read_text(encoding="utf-8"))["panels"]
+    return [str(name) for name in panels[panel]]
+
+
+def panel_esm(panel: str) -> str:
+    """The ES module of ``panel``, as its widget ships it."""
+    return static_text(*panel_files(panel))
 
 
 def error_entry(error: BaseException | str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from h2ogpt_jupyter.models.generation import Generation
 from h2ogpt_jupyter.models.manager import ModelManager
 from h2ogpt_jupyter.models.response import Response, source_line
 
-from ._base import static_text
+from ._base import panel_esm
 from ._settings import SettingsBase
 
 NO_DOCS = ("ChatLLM", "LLM")  # h2oGPT's modes without documents, in menu order
@@ -54,7 +54,7 @@ class ChatPanel(SettingsBase):
     collection="MyData")`` to a given one about your documents. Options are those of
     :class:`~h2ogpt_jupyter.chat.chat.Chat`; ``chat=`` opens an existing Chat instead."""
 
-    _esm = static_text("markdown.js", "common.js", "settings.js", "chat.js")
+    _esm = panel_esm("chat")
 
     messages = t.List(t.Dict()).tag(sync=True)
     mode = t.Unicode("ChatLLM").tag(sync=True)

@@ -26,7 +26,7 @@ from h2ogpt_jupyter.models.manager import ModelManager
 from h2ogpt_jupyter.models.params import GenerationParams
 from h2ogpt_jupyter.models.response import Response
 
-from ._base import Panel, error_entry, static_text
+from ._base import Panel, error_entry, panel_esm
 
 CHAT_KEYS = {"system_prompt", "context", "iinput", *DOC_OPTIONS}
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
@@ -88,7 +88,7 @@ class ComparePanel(Panel):
     (``max_new_tokens=128``, ``system_prompt=...``) apply to every column. ``score_model`` is a
     local sequence-classification folder used to rate each answer."""
 
-    _esm = static_text("markdown.js", "common.js", "compare.js")
+    _esm = panel_esm("compare")
 
     prompt = t.Unicode("").tag(sync=True)
     columns = t.List(t.Dict()).tag(sync=True)

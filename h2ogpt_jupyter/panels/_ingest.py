@@ -22,7 +22,7 @@ import traitlets as t
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 
-from ._base import Panel, static_text
+from ._base import Panel, panel_esm
 
 DEFAULT_COLLECTION = "MyData"
 
@@ -63,7 +63,7 @@ class IngestPanel(Panel):
     :meth:`~h2ogpt_jupyter.documents.Collection.add` when given.
     """
 
-    _esm = static_text("markdown.js", "common.js", "ingest.js")
+    _esm = panel_esm("ingest")
 
     collection = t.Unicode(DEFAULT_COLLECTION).tag(sync=True)
     collections = t.List(t.Unicode()).tag(sync=True)

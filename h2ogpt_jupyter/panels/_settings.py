@@ -22,7 +22,7 @@ from h2ogpt_jupyter.models.manager import TEMPLATE, ModelManager, with_settings
 from h2ogpt_jupyter.models.params import GenerationParams
 from h2ogpt_jupyter.options import DOCUMENTS, DTYPES, GENERATION, SUBSETS, control
 
-from ._base import Panel, static_text
+from ._base import Panel, panel_esm
 
 CHAT_FIELDS = ("system_prompt", "context", "iinput", "top_k_docs", "document_subset")
 
@@ -223,7 +223,7 @@ class SettingsPanel(SettingsBase):
     chat is made, and ``panel.chat.params`` holds what was set.
     """
 
-    _esm = static_text("markdown.js", "common.js", "settings.js", "settings_panel.js")
+    _esm = panel_esm("settings")
 
     def __init__(
         self,

@@ -29,6 +29,30 @@ def test_front_ends_ship_in_the_package_and_fetch_nothing(cls: Any) -> None:
     assert "--jp-layout-color1" in str(cls._css)
 
 
+@pytest.mark.parametrize(
+    ("cls", "panel"),
+    [
+        (ChatPanel, "chat"),
+        (ComparePanel, "compare"),
+        (IngestPanel, "ingest"),
+        (SettingsPanel, "settings"),
+    ],
+)
+def test_each_front_end_is_its_manifest_files_joined_in_order(cls: Any, panel: str) -> None:
+    """static/manifest.json is the one list: the module is exactly its files, in its order,
+    and only the last one exports (the JavaScript tests load the same files the same way)."""
+    files = json.loads((STATIC / "manifest.json").read_text(encoding="utf-8"))["panels"][panel]
+    texts = [(STATIC / name).read_text(encoding="utf-8") for name in files]
+    assert str(cls._esm) == "\n".join(texts)
+    assert [("export default" in text) for text in texts] == [False] * (len(texts) - 1) + [True]
+
+
+def test_every_front_end_file_is_in_the_manifest() -> None:
+    panels = json.loads((STATIC / "manifest.json").read_text(encoding="utf-8"))["panels"]
+    listed = {name for files in panels.values() for name in files}
+    assert listed == {path.name for path in STATIC.glob("*.js")}
+
+
 def test_messages_go_to_their_handler_and_failures_to_the_errors_area() -> None:
     panel = SettingsPanel()
     front(panel, {"type": "no-such-thing"})

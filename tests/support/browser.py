@@ -28,7 +28,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ import psutil
 CHROMIUM = Path("/usr/bin/chromium")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = PROJECT_ROOT / "test-output" / "browser"  # gitignored (test-output/)
+# One torch thread per kernel: kernels and the browser share two cores, and a tiny model gains
+# nothing from more (they only contend).
+KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 # Plugins whose first-run prompts or network look-ups have no place in a test.
 DISABLED_PLUGINS = (
@@ -441,3 +445,83 @@ def recorded_lengths(page: Any, key: str) -> list[int]:
         "(key) => ((window.__h2oLengths || {})[key] || {lengths: []}).lengths", key
     )
     return [int(length) for _, length in rows]
+
+
+# Records, in the page, each distinct text of ``selector`` (first match under ``root``) as the DOM
+# under ``root`` changes: what a progress line said on the way, however briefly it said it.
+_RECORD_TEXTS = """
+([root, key, selector]) => {
+  const store = (window.__h2oTexts = window.__h2oTexts || {});
+  if (store[key] && store[key].observer) store[key].observer.disconnect();
+  const entry = { texts: [] };
+  const measure = () => {
+    const node = root.querySelector(selector);
+    const text = node ? node.textContent || "" : "";
+    if (entry.texts[entry.texts.length - 1] !== text) entry.texts.push(text);
+  };
+  entry.observer = new MutationObserver(measure);
+  entry.observer.observe(root, { childList: true, subtree: true, characterData: true });
+  measure();
+  store[key] = entry;
+}
+"""
+
+
+def record_texts(locator: Any, key: str, selector: str) -> None:
+    locator.page.evaluate(_RECORD_TEXTS, [locator.element_handle(), key, selector])
+
+
+def recorded_texts(page: Any, key: str) -> list[str]:
+    """The distinct texts seen so far, in order."""
+    texts = page.evaluate("(key) => ((window.__h2oTexts || {})[key] || {texts: []}).texts", key)
+    return [str(text) for text in texts]
+
+
+def param_input(panel: Any, name: str) -> Any:
+    """The number box of one generation parameter in a settings view."""
+    label = panel.page.locator("label.h2o-param-name", has_text=re.compile(f"^{name}$"))
+    return panel.locator(".h2o-param", has=label).locator("input[type='number']")
+
+
+# --- evidence -----------------------------------------------------------------------------------
+def fresh_output(*prefixes: str) -> Path:
+    """The screenshots folder, without the files an earlier run of these tests left there
+    (those named with ``prefixes``); other tests' files stay."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    for path in OUTPUT_DIR.iterdir():
+        if path.name.startswith(prefixes):
+            path.unlink(missing_ok=True)
+    return OUTPUT_DIR
+
+
+@dataclass
+class FrontEnd:
+    """One notebook open in one front end, its cells run."""
+
+    name: str
+    server: JupyterServer
+    context: Any
+    page: Any
+    watch: PageWatch
+    cells: int
+
+
+def keep_evidence(front: FrontEnd, output: Path) -> None:
+    """A screenshot and the console log of a failed run; never a second error on top."""
+    with suppress(Exception):
+        front.watch.write(output / f"{front.name}-console.log")
+        front.page.screenshot(path=output / f"{front.name}-failure.png")
+
+
+@contextmanager
+def recorded(front: FrontEnd, output: Path) -> Iterator[Any]:
+    """The front end's page; on failure a screenshot and the console log are kept, and at
+    the end errors from the panels fail the test."""
+    try:
+        yield front.page
+    except BaseException:
+        keep_evidence(front, output)
+        raise
+    front.watch.write(output / f"{front.name}-console.log")
+    problems = front.watch.problems()
+    assert not problems, "\n".join(problems) + "\n--- server log ---\n" + front.server.log()

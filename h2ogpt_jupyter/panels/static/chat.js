@@ -1,27 +1,107 @@
+// @ts-check
 // The chat panel. Python owns the conversation: `messages` is synced state, answers stream in
 // as {type: "delta", index, text} messages and the finished turn is committed to `messages`.
 // Actions go to Python as {type: ...} messages (send, stop, regenerate, undo, clear, save,
 // new, open, delete, export, load_file, refresh, refresh_modes).
 
+/**
+ * A turn's half in `messages` (`ChatPanel._history_messages`); the answer being generated is
+ * `streaming` until its turn is committed.
+ * @typedef {{role: "user" | "assistant", content: string, streaming?: boolean,
+ *   sources?: H2oSource[], stats?: string, finish_reason?: string}} ChatMessage
+ */
+/** @typedef {{name: string, modified: string, turns?: number, error?: string}} SavedChat */
+/**
+ * @typedef {H2oSettingsState & {messages: ChatMessage[], mode: string, modes: string[],
+ *   model: string, chat_name: string, saved: SavedChat[], token_count: number}} ChatState
+ */
+/**
+ * What Python sends the chat (`Panel.emit`).
+ * @typedef {{type: "delta", index: number, text: string}
+ *   | {type: "done", index: number, finish_reason: string}
+ *   | {type: "restore_input", text: string}
+ *   | {type: "download", filename: string, text: string, mime: string}
+ *   | {type: "redraw_settings"}} ChatIncoming
+ */
+/** @typedef {H2oModel<ChatState, ChatIncoming>} ChatModel */
+
+// --- the answer streaming in: plain state, drawn by render() ----------------------------
+
+/**
+ * The answer streaming now: its index in `messages` and the text its deltas brought so far.
+ * @typedef {{readonly index: number, readonly text: string}} ChatStream
+ */
+/** @type {ChatStream} */
+const H2O_NO_STREAM = Object.freeze({ index: -1, text: "" });
+
+/**
+ * The stream after a message from Python: a delta adds to its turn's text (a delta for
+ * another turn starts that one afresh); other messages leave the stream as it is.
+ * @param {ChatStream} stream
+ * @param {ChatIncoming} msg
+ * @returns {ChatStream}
+ */
+function h2oChatStreamed(stream, msg) {
+  if (msg.type !== "delta") return stream;
+  const before = stream.index === msg.index ? stream.text : "";
+  return { index: msg.index, text: before + msg.text };
+}
+
+/**
+ * The stream once `messages` changed: it ends when no answer streams any more (the turn was
+ * committed with its whole text, or it failed and the history came back without it).
+ * @param {ChatStream} stream
+ * @param {ChatMessage[]} messages
+ * @returns {ChatStream}
+ */
+function h2oChatSettled(stream, messages) {
+  return messages.some((m) => m.streaming) ? stream : H2O_NO_STREAM;
+}
+
+/**
+ * What a message shows: its text with what streamed in so far, whether the typing mark is up
+ * (an answer with no text yet), and the badge of an answer that did not end by itself
+ * ("cancelled", "length", ...).
+ * @param {ChatMessage} msg
+ * @param {string} streamText
+ * @returns {{text: string, typing: boolean, badge: string}}
+ */
+function h2oTurnShown(msg, streamText) {
+  return {
+    text: (msg.content || "") + (streamText || ""),
+    typing: Boolean(msg.streaming && !streamText),
+    badge: msg.finish_reason && msg.finish_reason !== "stop" ? msg.finish_reason : "",
+  };
+}
+
+/**
+ * @param {ChatMessage} msg
+ * @param {number} index
+ * @param {string} streamText text streamed for it so far
+ */
 function h2oMessageView(msg, index, streamText) {
   const user = msg.role === "user";
   const body = h2oEl("div", { class: "h2o-msg-body" });
-  const text = (msg.content || "") + (streamText || "");
-  if (user) body.textContent = text;
-  else h2oSetMarkdown(body, text);
-  if (msg.streaming && !streamText) body.append(h2oEl("span", { class: "h2o-typing" }, "…"));
-  const stopped = msg.finish_reason && msg.finish_reason !== "stop";
+  const shown = h2oTurnShown(msg, streamText);
+  if (user) body.textContent = shown.text;
+  else h2oSetMarkdown(body, shown.text);
+  if (shown.typing) body.append(h2oEl("span", { class: "h2o-typing" }, "…"));
   return h2oEl(
     "div",
     { class: `h2o-msg ${user ? "h2o-user" : "h2o-bot"}`, "data-index": index },
     h2oEl("div", { class: "h2o-msg-role" }, user ? "You" : "Assistant",
-      stopped ? h2oEl("span", { class: "h2o-badge" }, msg.finish_reason) : null),
+      shown.badge ? h2oEl("span", { class: "h2o-badge" }, shown.badge) : null),
     body,
     user ? null : h2oSourcesView(msg.sources),
     msg.stats ? h2oEl("div", { class: "h2o-msg-stats" }, msg.stats) : null,
   );
 }
 
+/**
+ * The saved-chats side bar and its draw function.
+ * @param {ChatModel} model
+ * @returns {[HTMLElement, () => void]}
+ */
 function h2oSavedChats(model) {
   const name = h2oEl("input", { type: "text", placeholder: "chat name", class: "h2o-grow" });
   const fileInput = h2oEl("input", {
@@ -75,6 +155,10 @@ function h2oSavedChats(model) {
   return [node, draw];
 }
 
+/**
+ * @param {{model: ChatModel, el: HTMLElement}} args
+ * @returns {H2oCleanup}
+ */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
@@ -92,6 +176,7 @@ function render({ model, el }) {
   modeSelect.addEventListener("focus", () => model.send({ type: "refresh_modes" }));
   const tokens = h2oEl("span", { class: "h2o-muted", title: "Tokens the conversation takes in the model's prompt" });
   const title = h2oEl("span", { class: "h2o-chat-title" });
+  /** @type {(node: HTMLElement, button: HTMLElement) => () => void} */
   const toggle = (node, button) => () => {
     node.hidden = !node.hidden;
     button.classList.toggle("h2o-on", !node.hidden);
@@ -121,7 +206,7 @@ function render({ model, el }) {
     }
   });
 
-  let stream = { index: -1, text: "" };
+  let stream = H2O_NO_STREAM;
   const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
   const drawMessages = () => {
     const stick = nearBottom();
@@ -136,7 +221,10 @@ function render({ model, el }) {
     const messages = model.get("messages") || [];
     const msg = messages[stream.index];
     const old = list.querySelector(`.h2o-msg[data-index="${stream.index}"]`);
-    if (!msg || !old) return drawMessages();
+    if (!msg || !old) {
+      drawMessages();
+      return;
+    }
     const stick = nearBottom();
     old.replaceWith(h2oMessageView(msg, stream.index, stream.text));
     if (stick) list.scrollTop = list.scrollHeight;
@@ -146,7 +234,7 @@ function render({ model, el }) {
     const def = model.get("default_model");
     h2oFillSelect(
       modelSelect,
-      [["", def ? `default (${def})` : "default model"], ...rows.map((r) => [r.alias, r.alias])],
+      [["", def ? `default (${def})` : "default model"], ...rows.map((r) => r.alias)],
       model.get("model") || "",
     );
     h2oFillSelect(modeSelect, model.get("modes") || ["ChatLLM", "LLM"], model.get("mode"));
@@ -160,11 +248,11 @@ function render({ model, el }) {
     stopBtn.hidden = !busy;
     for (const b of [regenBtn, undoBtn, clearBtn]) b.disabled = busy;
   };
+  /** @param {ChatIncoming} msg */
   const onMessage = (msg) => {
     if (!msg) return;
     if (msg.type === "delta") {
-      if (stream.index !== msg.index) stream = { index: msg.index, text: "" };
-      stream.text += msg.text;
+      stream = h2oChatStreamed(stream, msg);
       drawStream();
     } else if (msg.type === "restore_input") {
       if (!input.value) input.value = msg.text;
@@ -173,11 +261,11 @@ function render({ model, el }) {
     }
   };
   const onMessages = () => {
-    const messages = model.get("messages") || [];
-    if (!messages.some((m) => m.streaming)) stream = { index: -1, text: "" };
+    stream = h2oChatSettled(stream, model.get("messages") || []);
     drawMessages();
   };
 
+  /** @type {H2oSubscription<ChatState, ChatIncoming>[]} */
   const events = [
     ["change:messages", onMessages],
     ["change:busy", drawBusy],

@@ -1,18 +1,80 @@
+// @ts-check
 // Helpers shared by every panel: building elements, the errors area, the status line,
 // downloads and reading files for upload. Colours come from JupyterLab's --jp-* variables
 // (see panels.css), so the panels follow the light and dark themes.
 
+// --- types (JSDoc, checked by tsc: see tsconfig.json) --------------------------------------
+
+/**
+ * The widget model anywidget gives `render`: the panel's synced state `S` (the Python traits
+ * tagged sync=True), its events, and messages to Python. `M` is what Python sends as custom
+ * messages (`Panel.emit`).
+ * @template S
+ * @template [M=H2oMessage]
+ * @typedef {{
+ *   get<K extends keyof S & string>(name: K): S[K],
+ *   set<K extends keyof S & string>(name: K, value: S[K]): void,
+ *   on<E extends H2oEvent<S>>(event: E, fn: H2oListener<E, M>): void,
+ *   off<E extends H2oEvent<S>>(event: E, fn: H2oListener<E, M>): void,
+ *   send(content: {type: string, [key: string]: unknown}, callbacks?: unknown, buffers?: ArrayBuffer[]): void,
+ *   save_changes(): void,
+ * }} H2oModel
+ */
+/**
+ * A model event: a synced trait changed, or a custom message arrived.
+ * @template S
+ * @typedef {`change:${keyof S & string}` | "msg:custom"} H2oEvent
+ */
+/**
+ * @template {string} E
+ * @template M
+ * @typedef {E extends "msg:custom" ? (msg: M) => void : () => void} H2oListener
+ */
+/** @typedef {{type: string}} H2oMessage */
+/**
+ * An event and its listener, for panels that subscribe and unsubscribe a list of them.
+ * @template S
+ * @template [M=H2oMessage]
+ * @typedef {{[E in H2oEvent<S>]: [E, H2oListener<E, M>]}[H2oEvent<S>]} H2oSubscription
+ */
+/**
+ * A row of the errors area (`_base.error_entry`).
+ * @typedef {{message: string, kind: string, detail: string, time: string}} H2oErrorRow
+ */
+/**
+ * What every panel syncs (`_base.Panel`).
+ * @typedef {{errors: H2oErrorRow[], busy: boolean, status: string}} H2oPanelState
+ */
+/**
+ * A chunk an answer was given (`_chat.source_rows`).
+ * @typedef {{source: string, page: number | null, score: number | null, label: string, text: string}} H2oSource
+ */
+/** @typedef {Node | string | number | null | undefined | false} H2oLeaf */
+/** @typedef {H2oLeaf | H2oLeaf[] | H2oLeaf[][]} H2oChild a child, or lists of them (flattened) */
+/**
+ * Element attributes and properties for h2oEl; `on…` keys take listeners.
+ * @typedef {Record<string, unknown>} H2oProps
+ */
+/** @typedef {() => void} H2oCleanup */
+
+/**
+ * An element with attributes, properties, listeners and children (strings become text).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {H2oProps | null} [props]
+ * @param {...H2oChild} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function h2oEl(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props || {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
+    if (key === "class") node.className = String(value);
     else if (key.startsWith("on") && typeof value === "function") {
-      node.addEventListener(key.slice(2), value);
+      node.addEventListener(key.slice(2), /** @type {EventListener} */ (value));
     } else if (key === "value" || key === "checked" || key === "disabled" || key === "multiple") {
-      node[key] = value;
-    } else if (key === "html") node.innerHTML = value;
-    else node.setAttribute(key, value === true ? "" : String(value));
+      Object.assign(node, { [key]: value });
+    } else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
@@ -21,16 +83,27 @@ function h2oEl(tag, props = {}, ...children) {
   return node;
 }
 
+/**
+ * @param {string} label
+ * @param {string} title
+ * @param {(() => unknown) | null} [onclick]
+ * @param {string} [cls] extra classes
+ */
 function h2oButton(label, title, onclick, cls = "") {
   return h2oEl("button", { class: `h2o-btn ${cls}`.trim(), type: "button", title, onclick }, label);
 }
 
-// Put markdown in `node` and give each code block a copy button.
+/**
+ * Put markdown in `node` and give each code block a copy button.
+ * @param {HTMLElement} node
+ * @param {string} text
+ */
 function h2oSetMarkdown(node, text) {
+  // eslint-disable-next-line no-restricted-syntax -- h2oMarkdown escapes all text (tests/js)
   node.innerHTML = h2oMarkdown(text);
   for (const pre of node.querySelectorAll("pre.h2o-code")) {
     const copy = h2oButton("Copy", "Copy this code", () => {
-      const code = pre.querySelector("code").textContent;
+      const code = pre.querySelector("code")?.textContent ?? "";
       if (navigator.clipboard) navigator.clipboard.writeText(code).catch(() => {});
       copy.textContent = "Copied";
       setTimeout(() => (copy.textContent = "Copy"), 1200);
@@ -39,10 +112,16 @@ function h2oSetMarkdown(node, text) {
   }
 }
 
-// The errors area: one row per error, dismissable; unexpected ones can show their traceback.
+/**
+ * The errors area: one row per error, dismissable; unexpected ones can show their traceback.
+ * @template M
+ * @param {H2oModel<H2oPanelState, M>} model
+ * @returns {[HTMLElement, H2oCleanup]}
+ */
 function h2oErrorsArea(model) {
   const box = h2oEl("div", { class: "h2o-errors", role: "alert" });
   const draw = () => {
+    /** @type {H2oErrorRow[]} */
     const errors = model.get("errors") || [];
     box.replaceChildren();
     box.hidden = errors.length === 0;
@@ -69,6 +148,12 @@ function h2oErrorsArea(model) {
   return [box, () => model.off("change:errors", draw)];
 }
 
+/**
+ * The status line: the panel's last word on what it did.
+ * @template M
+ * @param {H2oModel<H2oPanelState, M>} model
+ * @returns {[HTMLElement, H2oCleanup]}
+ */
 function h2oStatusLine(model) {
   const line = h2oEl("div", { class: "h2o-status", "aria-live": "polite" });
   const draw = () => {
@@ -79,6 +164,12 @@ function h2oStatusLine(model) {
   return [line, () => model.off("change:status", draw)];
 }
 
+/**
+ * Save `text` as a file through the browser's download.
+ * @param {string} filename
+ * @param {string} text
+ * @param {string} [mime]
+ */
 function h2oDownload(filename, text, mime = "application/json") {
   const url = URL.createObjectURL(new Blob([text], { type: mime }));
   const link = h2oEl("a", { href: url, download: filename });
@@ -88,13 +179,21 @@ function h2oDownload(filename, text, mime = "application/json") {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-// Read browser File objects into {names, buffers} for one widget message.
+/**
+ * Read browser File objects into {names, buffers} for one widget message.
+ * @param {FileList | File[] | null | undefined} files
+ * @returns {Promise<{names: string[], buffers: ArrayBuffer[]}>}
+ */
 async function h2oReadFiles(files) {
   const list = Array.from(files || []);
   const buffers = await Promise.all(list.map((file) => file.arrayBuffer()));
   return { names: list.map((file) => file.name), buffers };
 }
 
+/**
+ * An answer's sources, folded.
+ * @param {H2oSource[] | undefined} sources
+ */
 function h2oSourcesView(sources) {
   if (!sources || sources.length === 0) return null;
   return h2oEl(
@@ -116,7 +215,11 @@ function h2oSourcesView(sources) {
   );
 }
 
-// Re-render at most once per animation frame, however fast tokens arrive.
+/**
+ * Re-render at most once per animation frame, however fast tokens arrive.
+ * @param {() => void} fn
+ * @returns {() => void}
+ */
 function h2oThrottle(fn) {
   let pending = false;
   return () => {
@@ -129,6 +232,12 @@ function h2oThrottle(fn) {
   };
 }
 
+/**
+ * @param {H2oOption[]} options
+ * @param {string} value
+ * @param {(() => void) | null} onchange
+ * @param {string} [title]
+ */
 function h2oSelect(options, value, onchange, title = "") {
   const select = h2oEl("select", { class: "h2o-select", title, onchange });
   h2oFillSelect(select, options, value);
@@ -139,6 +248,12 @@ function h2oSelect(options, value, onchange, title = "") {
 // chat redraws its toolbar on every model, mode or token-count change and asks for fresh
 // models and collections as its selects get focus, so a list the user has just opened is
 // not rebuilt under them.
+/** @typedef {string | [string, string]} H2oOption */
+/**
+ * @param {HTMLSelectElement} select
+ * @param {H2oOption[]} options
+ * @param {string} value
+ */
 function h2oFillSelect(select, options, value) {
   const pairs = options.map((opt) => (Array.isArray(opt) ? opt : [opt, opt]).map(String));
   const current = Array.from(select.options, (o) => [o.value, o.textContent]);
@@ -156,9 +271,14 @@ function h2oFillSelect(select, options, value) {
 // notebook.
 const H2O_FIELDS = "input, textarea, select, [contenteditable]";
 
+/**
+ * @param {HTMLElement} el
+ * @returns {H2oCleanup}
+ */
 function h2oOwnKeys(el) {
+  /** @param {KeyboardEvent} event */
   const keep = (event) => {
-    const target = event.target;
+    const target = /** @type {Element | null} */ (event.target);
     if (!target || !target.closest || !target.closest(H2O_FIELDS)) return;
     if ((event.ctrlKey || event.metaKey) && event.key !== "Enter") return;
     event.stopPropagation();

@@ -1,37 +1,120 @@
+// @ts-check
 // Model comparison: one prompt, a column per model or setting. Each column streams its own
 // {type: "delta", column, text} messages; `columns` (synced) holds each one's final text and
 // statistics. Actions: {type: "run", prompt}, {type: "stop"}.
 
-function h2oFmt(value, digits, unit) {
-  return value === null || value === undefined ? "–" : `${Number(value).toFixed(digits)}${unit}`;
+/**
+ * A column (`_compare.blank`, filled in as it runs). `status`: idle, running, scoring, done
+ * or error.
+ * @typedef {{label: string, model: string, settings: string, text: string, status: string,
+ *   error: string, finish_reason: string, time_to_first_token: number | null,
+ *   tokens_per_second: number | null, elapsed: number | null, tokens: number | null,
+ *   score: number | null, started: number | null, finished: number | null}} CompareColumn
+ */
+/** @typedef {H2oPanelState & {prompt: string, columns: CompareColumn[], scoring: boolean}} CompareState */
+/** @typedef {{type: "delta", column: number, text: string}} CompareIncoming */
+/** @typedef {H2oModel<CompareState, CompareIncoming>} CompareModel */
+
+// --- what streams in: plain state, drawn by render() ------------------------------------
+
+/**
+ * The text each column's deltas brought so far, by column index.
+ * @typedef {Readonly<Record<number, string>>} CompareStreams
+ */
+
+/**
+ * The streams after a message from Python: a delta adds to its column's text.
+ * @param {CompareStreams} streams
+ * @param {CompareIncoming} msg
+ * @returns {CompareStreams}
+ */
+function h2oColumnsStreamed(streams, msg) {
+  if (!msg || msg.type !== "delta") return streams;
+  return { ...streams, [msg.column]: (streams[msg.column] || "") + msg.text };
 }
 
-function h2oColumnView(col, index, streamText, scoring) {
-  const body = h2oEl("div", { class: "h2o-msg-body" });
-  h2oSetMarkdown(body, col.text || streamText || "");
-  if (col.status === "running" && !streamText) body.append(h2oEl("span", { class: "h2o-typing" }, "…"));
+/**
+ * The streams once `columns` changed: an idle column (a new run is starting) has streamed
+ * nothing yet.
+ * @param {CompareStreams} streams
+ * @param {CompareColumn[]} columns
+ * @returns {CompareStreams}
+ */
+function h2oColumnsSettled(streams, columns) {
+  /** @type {Record<number, string>} */
+  const next = { ...streams };
+  columns.forEach((c, i) => {
+    if (c.status === "idle") next[i] = "";
+  });
+  return next;
+}
+
+/**
+ * What a column shows: its final text once committed, else what streamed in so far; the
+ * typing mark while it runs with no text yet; its badge (how it ended when that was not by
+ * itself, else its status); and its statistics.
+ * @param {CompareColumn} col
+ * @param {string} streamText
+ * @param {boolean} scoring whether a reward model scores the answers
+ * @returns {{text: string, typing: boolean, badge: string, stats: [string, string][]}}
+ */
+function h2oColumnShown(col, streamText, scoring) {
+  /** @type {[string, string][]} */
   const stats = [
     ["first token", h2oFmt(col.time_to_first_token, 2, " s")],
     ["speed", h2oFmt(col.tokens_per_second, 1, " tok/s")],
     ["time", h2oFmt(col.elapsed, 2, " s")],
-    ["tokens", col.tokens ?? "–"],
+    ["tokens", String(col.tokens ?? "–")],
   ];
   if (scoring) stats.push(["score", h2oFmt(col.score, 3, "")]);
+  return {
+    text: col.text || streamText || "",
+    typing: col.status === "running" && !streamText,
+    badge: col.finish_reason && col.finish_reason !== "stop" ? col.finish_reason : col.status,
+    stats,
+  };
+}
+
+/**
+ * A statistic: "–" when there is none yet.
+ * @param {number | null | undefined} value
+ * @param {number} digits
+ * @param {string} unit
+ */
+function h2oFmt(value, digits, unit) {
+  return value === null || value === undefined ? "–" : `${Number(value).toFixed(digits)}${unit}`;
+}
+
+/**
+ * @param {CompareColumn} col
+ * @param {number} index
+ * @param {string} streamText
+ * @param {boolean} scoring
+ */
+function h2oColumnView(col, index, streamText, scoring) {
+  const body = h2oEl("div", { class: "h2o-msg-body" });
+  const shown = h2oColumnShown(col, streamText, scoring);
+  h2oSetMarkdown(body, shown.text);
+  if (shown.typing) body.append(h2oEl("span", { class: "h2o-typing" }, "…"));
   return h2oEl(
     "div",
     { class: `h2o-column h2o-status-${col.status}`, "data-column": index },
     h2oEl("div", { class: "h2o-column-head" },
       h2oEl("strong", { title: col.model || "default model" }, col.label),
-      h2oEl("span", { class: "h2o-badge" }, col.finish_reason && col.finish_reason !== "stop" ? col.finish_reason : col.status)),
+      h2oEl("span", { class: "h2o-badge" }, shown.badge)),
     col.error ? h2oEl("div", { class: "h2o-error" }, col.error) : null,
     body,
-    h2oEl("dl", { class: "h2o-stats" }, stats.map(([k, v]) => [h2oEl("dt", {}, k), h2oEl("dd", {}, String(v))])),
+    h2oEl("dl", { class: "h2o-stats" }, shown.stats.map(([k, v]) => [h2oEl("dt", {}, k), h2oEl("dd", {}, v)])),
   );
 }
 
 // A column's answer scrolls on its own (long answers). Each redraw builds a new column, so
 // its scroll position is carried over: one following the end keeps following it as text
 // streams in, one the user scrolled up stays where it is.
+/**
+ * @param {Element} oldColumn
+ * @returns {(newColumn: Element) => void}
+ */
 function h2oBodyScroll(oldColumn) {
   const body = oldColumn.querySelector(".h2o-msg-body");
   if (!body) return () => {};
@@ -43,6 +126,10 @@ function h2oBodyScroll(oldColumn) {
   };
 }
 
+/**
+ * @param {{model: CompareModel, el: HTMLElement}} args
+ * @returns {H2oCleanup}
+ */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
@@ -61,6 +148,7 @@ function render({ model, el }) {
   const runBtn = h2oButton("▶ Run", "Run every column", run, "h2o-primary");
   const stopBtn = h2oButton("■ Stop", "Stop every column", () => model.send({ type: "stop" }), "h2o-danger");
   const grid = h2oEl("div", { class: "h2o-columns" });
+  /** @type {CompareStreams} */
   let streams = {};
 
   const draw = () => {
@@ -70,13 +158,18 @@ function render({ model, el }) {
     grid.replaceChildren(...cols.map((c, i) => h2oColumnView(c, i, streams[i] || "", model.get("scoring"))));
     grid.querySelectorAll("[data-column]").forEach((node, i) => scrolls[i] && scrolls[i](node));
   };
+  /** @type {Record<number, () => void>} */
   const drawColumn = {};
+  /** @param {number} i */
   const redraw = (i) => {
     if (!drawColumn[i]) {
       drawColumn[i] = h2oThrottle(() => {
         const col = (model.get("columns") || [])[i];
         const old = grid.querySelector(`[data-column="${i}"]`);
-        if (!col || !old) return draw();
+        if (!col || !old) {
+          draw();
+          return;
+        }
         const restore = h2oBodyScroll(old);
         const view = h2oColumnView(col, i, streams[i] || "", model.get("scoring"));
         old.replaceWith(view);
@@ -86,15 +179,13 @@ function render({ model, el }) {
     drawColumn[i]();
   };
   const onColumns = () => {
-    const cols = model.get("columns") || [];
-    cols.forEach((c, i) => {
-      if (c.status === "idle") streams[i] = "";
-    });
+    streams = h2oColumnsSettled(streams, model.get("columns") || []);
     draw();
   };
+  /** @param {CompareIncoming} msg */
   const onMessage = (msg) => {
     if (msg && msg.type === "delta") {
-      streams[msg.column] = (streams[msg.column] || "") + msg.text;
+      streams = h2oColumnsStreamed(streams, msg);
       redraw(msg.column);
     }
   };
@@ -104,6 +195,7 @@ function render({ model, el }) {
     stopBtn.hidden = !busy;
     if (document.activeElement !== prompt && !prompt.value) prompt.value = model.get("prompt") || "";
   };
+  /** @type {H2oSubscription<CompareState, CompareIncoming>[]} */
   const events = [
     ["change:columns", onColumns],
     ["change:scoring", draw],

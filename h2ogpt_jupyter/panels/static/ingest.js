@@ -1,10 +1,32 @@
+// @ts-check
 // Document ingest: upload files (sent as binary buffers), add URLs or paste text into a
 // collection, watch progress and per-file results, list and delete the collection's sources.
 // Actions: {type: "upload", names} + buffers, {type: "url", url}, {type: "paste", text, name},
 // {type: "delete", sources}, {type: "refresh"}; the collection is the synced `collection`.
 
-const H2O_NEW = "\u0000new";
+/**
+ * One input's result (`FileResult.to_dict`, or an error row).
+ * @typedef {{source: string, status: string, chunks?: number, pages?: number, parser?: string,
+ *   message?: string}} IngestResult
+ */
+/**
+ * A document of the collection (`IngestPanel._refresh`).
+ * @typedef {{source: string, name: string, chunks: number, pages: number, parser: string,
+ *   date: string, bytes: number, warnings: string}} IngestSource
+ */
+/**
+ * @typedef {H2oPanelState & {collection: string, collections: string[],
+ *   progress: {done?: number, total?: number, current?: string}, results: IngestResult[],
+ *   summary: string, sources: IngestSource[]}} IngestState
+ */
+/** @typedef {H2oModel<IngestState, H2oMessage>} IngestModel */
 
+const H2O_NEW = "\u0000new"; // the select's "New collection…" entry
+
+/**
+ * @param {{model: IngestModel, el: HTMLElement}} args
+ * @returns {H2oCleanup}
+ */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);
@@ -30,6 +52,7 @@ function render({ model, el }) {
   });
 
   const files = h2oEl("input", { type: "file", multiple: true, class: "h2o-grow" });
+  /** @param {FileList | null | undefined} list */
   const upload = async (list) => {
     const { names, buffers } = await h2oReadFiles(list);
     if (buffers.length) model.send({ type: "upload", names }, undefined, buffers);
@@ -47,7 +70,7 @@ function render({ model, el }) {
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("h2o-on");
-    upload(event.dataTransfer.files);
+    upload(event.dataTransfer?.files);
   });
 
   const url = h2oEl("input", { type: "text", placeholder: "https://… or arxiv:2301.00001 (several: separate with spaces)", class: "h2o-grow" });
@@ -79,6 +102,7 @@ function render({ model, el }) {
     h2oFillSelect(select, [...names, [H2O_NEW, "New collection…"]], current);
   };
   const drawProgress = () => {
+    /** @type {IngestState["progress"]} */
     const p = model.get("progress") || {};
     const busy = Boolean(model.get("busy"));
     progress.hidden = !busy && !p.total;
@@ -124,6 +148,7 @@ function render({ model, el }) {
     for (const b of [uploadBtn, urlBtn, pasteBtn]) b.disabled = busy;
     drawProgress();
   };
+  /** @type {H2oSubscription<IngestState>[]} */
   const events = [
     ["change:collections", drawCollections],
     ["change:collection", drawCollections],

@@ -1,25 +1,67 @@
+// @ts-check
 // Settings: generation parameters (ranges from Python's param_specs), prompt fields,
 // document options and the models part. Used by the settings panel and by the chat's Expert
 // section. Every change is a {type: "settings", values} message; Python checks it and sends
 // the values in force back, so a refused value snaps back.
 
+/**
+ * One generation parameter's control (`_settings.param_specs`).
+ * @typedef {{name: string, default: unknown, help: string, kind: "int" | "float" | "bool" | "list",
+ *   min?: number, max?: number, step?: number, slider?: boolean}} H2oParamSpec
+ */
+/**
+ * @typedef {{system_prompt: string, context: string, iinput: string, top_k_docs: number,
+ *   document_subset: string}} H2oChatOptions
+ */
+/**
+ * A loaded model (`SettingsBase.refresh_models`).
+ * @typedef {{alias: string, model: string, backend: string, dtype: string, quantization: string,
+ *   context_length: number | null, memory: string, prompt_type: string, default: boolean}} H2oModelRow
+ */
+/** @typedef {{backends: string[], dtypes: string[], prompt_types: string[], subsets: string[]}} H2oChoices */
+/**
+ * What the settings view syncs (`_settings.SettingsBase`).
+ * @typedef {H2oPanelState & {param_specs: H2oParamSpec[], params: Record<string, unknown>,
+ *   chat_options: H2oChatOptions, models: H2oModelRow[], default_model: string,
+ *   choices: H2oChoices}} H2oSettingsState
+ */
+/**
+ * A model the settings view can draw: any panel's whose state includes the settings.
+ * @template {H2oMessage} M
+ * @typedef {H2oModel<H2oSettingsState, M>} H2oSettingsModel
+ */
+
+
+/**
+ * A parameter's row, and the function that shows a value in it.
+ * @template {H2oMessage} M
+ * @param {H2oSettingsModel<M>} model
+ * @param {H2oParamSpec} spec
+ * @returns {[HTMLElement, (value: unknown) => void]}
+ */
 function h2oParamControl(model, spec) {
+  /** @param {unknown} value */
   const send = (value) => model.send({ type: "settings", values: { [spec.name]: value } });
   const title = `${spec.help || ""}${spec.min !== undefined ? ` (${spec.min}–${spec.max})` : ""}`;
   const label = h2oEl("label", { class: "h2o-param-name", title }, spec.name.replace(/_/g, " "));
+  /** @type {HTMLElement} */
   let control;
+  /** @type {(value: unknown) => void} */
   let set;
   if (spec.kind === "bool") {
-    control = h2oEl("input", { type: "checkbox", onchange: () => send(control.checked) });
-    set = (v) => (control.checked = Boolean(v));
+    const box = h2oEl("input", { type: "checkbox", onchange: () => send(box.checked) });
+    control = box;
+    set = (v) => (box.checked = Boolean(v));
   } else if (spec.kind === "list") {
-    control = h2oEl("textarea", {
+    const area = h2oEl("textarea", {
       rows: 2,
       placeholder: "one stop string per line",
-      onchange: () => send(control.value.split("\n").filter((s) => s)),
+      onchange: () => send(area.value.split("\n").filter((s) => s)),
     });
-    set = (v) => (control.value = (v || []).join("\n"));
+    control = area;
+    set = (v) => (area.value = (/** @type {string[] | null} */ (v) || []).join("\n"));
   } else {
+    /** @param {string} text */
     const parse = (text) => (spec.kind === "int" ? parseInt(text, 10) : parseFloat(text));
     const number = h2oEl("input", {
       type: "number",
@@ -30,29 +72,38 @@ function h2oParamControl(model, spec) {
       onchange: () => send(number.value === "" ? number.value : parse(number.value)),
     });
     const parts = [number];
+    /** @type {HTMLInputElement | null} */
     let slider = null;
     if (spec.slider) {
-      slider = h2oEl("input", {
+      const range = h2oEl("input", {
         type: "range",
         min: spec.min,
         max: spec.max,
         step: spec.step,
-        oninput: () => (number.value = slider.value),
-        onchange: () => send(parse(slider.value)),
+        oninput: () => (number.value = range.value),
+        onchange: () => send(parse(range.value)),
       });
-      parts.unshift(slider);
+      slider = range;
+      parts.unshift(range);
     }
     control = h2oEl("span", { class: "h2o-param-inputs" }, parts);
     set = (v) => {
-      number.value = v;
-      if (slider) slider.value = v;
+      number.value = String(v ?? "");
+      if (slider) slider.value = String(v ?? "");
     };
   }
   const reset = h2oButton("↺", `Default: ${JSON.stringify(spec.default)}`, () => send(spec.default), "h2o-icon");
   return [h2oEl("div", { class: "h2o-param" }, label, control, reset), set];
 }
 
+/**
+ * The prompt fields and document options, and their draw function.
+ * @template {H2oMessage} M
+ * @param {H2oSettingsModel<M>} model
+ * @returns {[HTMLElement, (force?: boolean) => void]}
+ */
 function h2oPromptFields(model) {
+  /** @param {Partial<Record<keyof H2oChatOptions, unknown>>} values */
   const send = (values) => model.send({ type: "settings", values });
   const systemMode = h2oSelect(
     [["auto", "model's default"], ["none", "none"], ["custom", "custom…"]],
@@ -91,20 +142,25 @@ function h2oPromptFields(model) {
   const subset = h2oSelect([], "", () => send({ document_subset: subset.value }), "Document subset");
   // force: also the field being edited (after Python refused its value)
   const draw = (force = false) => {
+    /** @type {Partial<H2oChatOptions>} */
     const opts = model.get("chat_options") || {};
     const sp = opts.system_prompt;
     const mode = sp === "auto" ? "auto" : sp ? "custom" : "none";
+    /** @param {HTMLElement} el */
     const free = (el) => force === true || document.activeElement !== el;
     if (free(system)) {
       systemMode.value = mode;
-      system.value = mode === "custom" ? sp : "";
+      system.value = mode === "custom" ? String(sp) : "";
       system.hidden = mode !== "custom";
     }
     if (free(context)) context.value = opts.context || "";
     if (free(iinput)) iinput.value = opts.iinput || "";
-    topK.value = opts.top_k_docs;
-    h2oFillSelect(subset, (model.get("choices") || {}).subsets || [], opts.document_subset);
+    topK.value = String(opts.top_k_docs ?? "");
+    /** @type {Partial<H2oChoices>} */
+    const choices = model.get("choices") || {};
+    h2oFillSelect(subset, choices.subsets || [], /** @type {string} */ (opts.document_subset));
   };
+  /** @type {(name: string, ...controls: HTMLElement[]) => HTMLElement} */
   const row = (name, ...controls) =>
     h2oEl("div", { class: "h2o-param" }, h2oEl("label", { class: "h2o-param-name" }, name), ...controls);
   const node = h2oEl(
@@ -119,9 +175,16 @@ function h2oPromptFields(model) {
   return [node, draw];
 }
 
+/**
+ * The models table and the load form: [element, draw all, draw the table, draw busy].
+ * @template {H2oMessage} M
+ * @param {H2oSettingsModel<M>} model
+ * @returns {[HTMLElement, () => void, () => void, () => void]}
+ */
 function h2oModelsPart(model) {
   const table = h2oEl("table", { class: "h2o-table" });
   const drawTable = () => {
+    /** @type {H2oModelRow[]} */
     const rows = model.get("models") || [];
     const head = h2oEl(
       "tr",
@@ -176,6 +239,7 @@ function h2oModelsPart(model) {
     }),
   "h2o-primary");
   const drawChoices = () => {
+    /** @type {Partial<H2oChoices>} */
     const c = model.get("choices") || {};
     h2oFillSelect(backend, c.backends || ["auto"], backend.value || "auto");
     h2oFillSelect(dtype, c.dtypes || ["auto"], dtype.value || "auto");
@@ -196,13 +260,21 @@ function h2oModelsPart(model) {
   return [node, () => { drawTable(); drawChoices(); drawBusy(); }, drawTable, drawBusy];
 }
 
-// The whole settings view. Returns [element, cleanup].
+/**
+ * The whole settings view, and its cleanup.
+ * @template {H2oMessage} M
+ * @param {H2oSettingsModel<M>} model
+ * @returns {[HTMLElement, H2oCleanup]}
+ */
 function h2oSettingsView(model) {
   const params = h2oEl("div", { class: "h2o-params" });
+  /** @type {Record<string, (value: unknown) => void>} */
   const setters = {};
   const buildParams = () => {
     params.replaceChildren();
-    for (const spec of model.get("param_specs") || []) {
+    /** @type {H2oParamSpec[]} */
+    const specs = model.get("param_specs") || [];
+    for (const spec of specs) {
       const [row, set] = h2oParamControl(model, spec);
       setters[spec.name] = set;
       params.append(row);
@@ -210,6 +282,7 @@ function h2oSettingsView(model) {
     drawParams();
   };
   const drawParams = () => {
+    /** @type {Record<string, unknown>} */
     const values = model.get("params") || {};
     for (const [name, set] of Object.entries(setters)) set(values[name]);
   };
@@ -226,6 +299,7 @@ function h2oSettingsView(model) {
   buildParams();
   drawPrompt();
   drawModels();
+  /** @type {H2oSubscription<H2oSettingsState, M>[]} */
   const events = [
     ["change:param_specs", buildParams],
     ["change:params", drawParams],
@@ -234,6 +308,7 @@ function h2oSettingsView(model) {
     ["change:models", drawTable],
     ["change:busy", drawBusy],
   ];
+  /** @param {M} msg */
   const onMessage = (msg) => {
     if (msg && msg.type === "redraw_settings") {
       drawParams();

@@ -1,5 +1,10 @@
+// @ts-check
 // The settings panel on its own: errors, status and the settings view.
 
+/**
+ * @param {{model: H2oSettingsModel<H2oMessage>, el: HTMLElement}} args
+ * @returns {H2oCleanup}
+ */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
   const [errors, dropErrors] = h2oErrorsArea(model);

@@ -14,43 +14,29 @@ them pass untested; ``H2OGPT_SKIP_BROWSER_TESTS=1`` skips them. They never downl
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.browser import (
-    CHROMIUM,
-    OUTPUT_DIR,
+    KERNEL_ENV,
+    FrontEnd,
     JupyterServer,
     PageWatch,
-    chromium_args,
-    have_browser,
+    fresh_output,
+    keep_evidence,
+    param_input,
     record_lengths,
+    recorded,
     recorded_lengths,
     run_all_cells,
     stop_all,
     wait_for_kernel,
     write_notebook,
 )
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("H2OGPT_SKIP_BROWSER_TESTS") == "1", reason="H2OGPT_SKIP_BROWSER_TESTS=1"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _browser_present() -> None:
-    missing = have_browser()
-    if missing is not None:
-        pytest.fail(f"{missing}; `make setup` installs it (H2OGPT_SKIP_BROWSER_TESTS=1 skips)")
-
 
 # Waits are generous (the machine may be busy with other work); assertions are about what
 # the page shows, never about how fast.
@@ -61,9 +47,6 @@ LONG_ANSWER = 900  # tokens: far more than streams before Stop is pressed
 SHORT_ANSWER = 40  # tokens: typed into the Expert section for a turn that runs to its end
 NB7_ANSWER = 200
 COMPARE_ANSWER = 48
-# One torch thread per kernel: two kernels and the browser share two cores, and a tiny model
-# gains nothing from more (they only contend).
-KERNEL_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def lab_cells(model_dir: Path) -> list[str]:
@@ -95,23 +78,9 @@ def notebook7_cells(model_dir: Path) -> list[str]:
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-@dataclass
-class FrontEnd:
-    """One notebook open in one front end, its cells run."""
-
-    name: str
-    server: JupyterServer
-    context: Any
-    page: Any
-    watch: PageWatch
-    cells: int
-
-
 @pytest.fixture(scope="module")
 def output_dir() -> Path:
-    shutil.rmtree(OUTPUT_DIR, ignore_errors=True)
-    OUTPUT_DIR.mkdir(parents=True)
-    return OUTPUT_DIR
+    return fresh_output("lab-", "nb7-")
 
 
 @pytest.fixture(scope="module")
@@ -131,20 +100,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Jupy
         yield started
     finally:
         stop_all(started.values())
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=chromium_args()
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -185,27 +140,6 @@ def front_ends(
             front.context.close()
 
 
-def keep_evidence(front: FrontEnd, output: Path) -> None:
-    """A screenshot and the console log of a failed run; never a second error on top."""
-    with suppress(Exception):
-        front.watch.write(output / f"{front.name}-console.log")
-        front.page.screenshot(path=output / f"{front.name}-failure.png")
-
-
-@contextmanager
-def recorded(front: FrontEnd, output: Path) -> Iterator[Any]:
-    """The front end's page; on failure a screenshot and the console log are kept, and at
-    the end errors from the panels fail the test."""
-    try:
-        yield front.page
-    except BaseException:
-        keep_evidence(front, output)
-        raise
-    front.watch.write(output / f"{front.name}-console.log")
-    problems = front.watch.problems()
-    assert not problems, "\n".join(problems) + "\n--- server log ---\n" + front.server.log()
-
-
 # A compare column's statistics list, laid out: whether it is the panel's two-column grid, and
 # for each label whether its value sits on the same line to its right. Looked up from the panel
 # and measured in one script: the panel redraws its columns while another one still streams,
@@ -240,12 +174,6 @@ def assert_grows(lengths: list[int]) -> None:
     assert len(shown) >= 2, f"the answer never grew on screen: lengths {lengths}"
     # the markdown view re-renders the whole answer; its text only ever gets longer
     assert shown == sorted(shown) and len(set(shown)) == len(shown), lengths
-
-
-def param_input(panel: Any, name: str) -> Any:
-    """The number box of one generation parameter in the Expert section."""
-    label = panel.page.locator("label.h2o-param-name", has_text=re.compile(f"^{name}$"))
-    return panel.locator(".h2o-param", has=label).locator("input[type='number']")
 
 
 def send(chat: Any, *lines: str) -> None:

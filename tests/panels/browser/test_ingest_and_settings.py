@@ -17,7 +17,6 @@ console go to ``test-output/browser/`` (``ingest-*``, ``settings-*``, ``tools-*`
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,14 +25,11 @@ from typing import Any
 import pytest
 
 from tests.support.browser import (
-    CHROMIUM,
     KERNEL_ENV,
     FrontEnd,
     JupyterServer,
     PageWatch,
-    chromium_args,
     fresh_output,
-    have_browser,
     keep_evidence,
     param_input,
     record_texts,
@@ -44,18 +40,6 @@ from tests.support.browser import (
     wait_for_kernel,
     write_notebook,
 )
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("H2OGPT_SKIP_BROWSER_TESTS") == "1", reason="H2OGPT_SKIP_BROWSER_TESTS=1"
-)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _browser_present() -> None:
-    missing = have_browser()
-    if missing is not None:
-        pytest.fail(f"{missing}; `make setup` installs it (H2OGPT_SKIP_BROWSER_TESTS=1 skips)")
-
 
 # Waits are generous (the machine may be busy with other work); assertions are about what the
 # page shows, never about how fast.
@@ -92,20 +76,6 @@ def server(
         yield lab
     finally:
         stop_all([lab])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=chromium_args()
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")
