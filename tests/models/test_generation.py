@@ -159,3 +159,15 @@ def test_answers_stream_token_by_token(tiny, monkeypatch, path):
     assert "".join(deltas) == text and g.response.usage.completion_tokens == 24
     # a streamer that waits for spaces gives at most one delta per space or newline
     assert len(deltas) > text.count(" ") + text.count("\n") + 1, deltas
+
+
+@pytest.mark.parametrize("path", ["lone", "serial"])
+def test_a_prompt_the_tokenizer_drops_starts_from_the_first_token(tiny, monkeypatch, path):
+    """A lone control character tokenizes to nothing; the model starts from its start token
+    (as generate does with no input) on either path instead of failing inside torch."""
+    if path == "serial":
+        monkeypatch.setattr(tiny.backend, "concurrent", False)
+    assert tiny.backend.count_tokens("\x06") == 0
+    r = Generation(tiny.backend, request("\x06", max_new_tokens=4), model="t").response
+    assert r.usage.prompt_tokens == 1 and 0 < r.usage.completion_tokens <= 4
+    assert r.finish_reason in ("stop", "length")

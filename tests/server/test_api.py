@@ -170,6 +170,14 @@ def test_completions_stream_equals_greedy_answer(
     assert events[-2]["choices"][0]["finish_reason"] == "length"
 
 
+def test_a_prompt_of_only_dropped_characters_is_answered(client: openai.OpenAI) -> None:
+    """The tokenizer drops a lone control character; the answer starts from the model's first
+    token (schemathesis found this as a 500)."""
+    r = client.completions.create(model="tiny", prompt=["\u0006", "Hi"], max_tokens=3)
+    assert [c.finish_reason for c in r.choices] == ["length", "length"]
+    assert r.usage is not None and r.usage.completion_tokens == 6
+
+
 def test_completions_default_to_16_tokens_and_echo(client: openai.OpenAI) -> None:
     r = client.completions.create(model="tiny", prompt="Hello", echo=True)
     assert r.usage is not None and r.usage.completion_tokens == 16

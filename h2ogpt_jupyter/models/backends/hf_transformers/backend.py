@@ -230,23 +230,37 @@ class TransformersBackend(Backend):
                 return [int(t) for t in (eos if isinstance(eos, list) else [eos])]
         return []
 
+    def prompt_ids(self, prompt: str) -> list[int]:
+        """The prompt's tokens. Text the tokenizer drops entirely (a lone control character
+        sent to /v1/completions) starts from the model's first token, as ``generate`` does
+        when given no input; a model with neither a start nor an end token refuses it."""
+        ids = [int(i) for i in self.tokenizer(prompt, add_special_tokens=False)["input_ids"]]
+        if ids:
+            return ids
+        start = getattr(self.model.generation_config, "bos_token_id", None)
+        if start is None:
+            start = next(iter(self.eos_ids()), None)
+        if start is None:
+            raise InvalidOptionError("the prompt has no tokens once tokenized")
+        return [int(start)]
+
     def stream(self, request: BackendRequest, cancel: threading.Event) -> Iterator[StreamEvent]:
-        ids = self.tokenizer(request.prompt, add_special_tokens=False)["input_ids"]
+        ids = self.prompt_ids(request.prompt)
         if not self.serial_reason(request, len(ids)):
-            yield from self.streams().stream(request, list(ids), cancel)
+            yield from self.streams().stream(request, ids, cancel)
         elif self.concurrent:  # Generation did not take the lock for us
             with self.lock:
-                yield from self._stream_serial(request, cancel)
+                yield from self._stream_serial(request, ids, cancel)
         else:
-            yield from self._stream_serial(request, cancel)
+            yield from self._stream_serial(request, ids, cancel)
 
     # --- one at a time: generate() in a worker thread --------------------------------------
     def _stream_serial(
-        self, request: BackendRequest, cancel: threading.Event
+        self, request: BackendRequest, ids: list[int], cancel: threading.Event
     ) -> Iterator[StreamEvent]:
-        inputs = self.tokenizer(request.prompt, return_tensors="pt", add_special_tokens=False)
-        inputs = inputs.to(self.model.device)
-        prompt_tokens = int(inputs["input_ids"].shape[1])
+        input_ids = torch.tensor([ids], dtype=torch.long, device=self.model.device)
+        inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+        prompt_tokens = len(ids)
         kwargs = self.generate_kwargs(request)
         kwargs["stopping_criteria"] = StoppingCriteriaList([Until(cancel)])
         torch.manual_seed(request.seed)
