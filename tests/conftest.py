@@ -4,6 +4,7 @@ for every test."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 from collections.abc import Iterator
@@ -87,6 +88,13 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_tokenizer_d
 def manager():
     from h2ogpt_jupyter.models.manager import ModelManager
 
+    # Unloading collects garbage (the weights sit in reference cycles), and a full collection
+    # walks every object alive: with torch, transformers and Chroma imported, 700,000 of them
+    # and half a second, twice per unload. What is alive before the test is the session's
+    # (modules, caches, session fixtures), so it is moved out of the collector's sight; the
+    # test's own objects are still collected.
+    gc.collect()
+    gc.freeze()
     mgr = ModelManager()
     yield mgr
     mgr.unload_all()

@@ -17,9 +17,9 @@ import psutil
 import pytest
 from IPython.utils.capture import capture_output
 
-from h2ogpt_jupyter.server import lifecycle
 from h2ogpt_jupyter.models.manager import get_manager
 from h2ogpt_jupyter.models.response import Response
+from h2ogpt_jupyter.server import lifecycle
 from tests.support.shell import line, one_error
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")
