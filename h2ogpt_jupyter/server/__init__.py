@@ -14,7 +14,9 @@ streaming), :mod:`.routes` (models, embeddings, health, metrics), :mod:`.work` (
 worker thread), :mod:`.jobs` (worker threads and cancellation), :mod:`.state` (models,
 loading, admission), :mod:`.guard` (API keys), :mod:`.errors`, :mod:`.schemas`,
 :mod:`.metrics`, :mod:`.runtime` (runtime files), :mod:`.config`, :mod:`.serve` and
-:mod:`.cli` (the command), :mod:`.process` (start a server process from Python).
+:mod:`.process` (start a server process from Python), :mod:`.lifecycle` (servers a kernel
+started), :mod:`.proxy` (jupyter-server-proxy's entry) and :mod:`.jupyter_extension` (the
+``<base_url>/h2ogpt/`` route in a Jupyter server).
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ _LAZY = {
     "ServerProcess": "process",
     "start_server": "process",
 }
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter's hook: this package is a server extension (``jupyter_extension``)."""
+    return [{"module": "h2ogpt_jupyter.server.jupyter_extension"}]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,9 @@ launches the command on the first request to ``<base_url>/h2ogpt/``. Choices, an
   polls of ``/health`` and ``/metrics``.
 
 Streaming: jupyter-server-proxy passes a response on chunk by chunk only when the request has
-``Accept: text/event-stream``; otherwise it sends the whole response once complete.
+``Accept: text/event-stream``; otherwise it sends the whole response once complete. So the
+route itself is served by :mod:`.jupyter_extension`, which streams every POST and answers API
+clients without a token in JSON; the entry point here still names the server and its tile.
 """
 
 from __future__ import annotations

@@ -124,6 +124,20 @@ def test_entry_point_is_registered_and_accepted_by_the_installed_proxy() -> None
         assert command[-6:] == ["--host", "127.0.0.1", "--port", "4321", "--root-path", root]
 
 
+def test_installing_the_package_enables_its_server_extension() -> None:
+    """The wheel puts a jupyter_server_config.d file in the environment, as jupyter-server-proxy
+    does; the extension's name sorts before the proxy's, so its route is the one served."""
+    from jupyter_core.paths import jupyter_config_path
+
+    enabled: dict[str, bool] = {}
+    for folder in jupyter_config_path():
+        for file in sorted(Path(folder, "jupyter_server_config.d").glob("*.json")):
+            enabled.update(json.loads(file.read_text())["ServerApp"]["jpserver_extensions"])
+    assert enabled.get("h2ogpt_jupyter.server") is True
+    assert enabled.get("jupyter_server_proxy") is True
+    assert sorted(["jupyter_server_proxy", "h2ogpt_jupyter.server"])[0] == "h2ogpt_jupyter.server"
+
+
 def test_settings_come_from_the_environment() -> None:
     env = {
         proxy.MODEL_ENV: 'a=/m/x?prompt_dict={"promptA": "Q:"}',
@@ -180,16 +194,28 @@ def test_a_model_that_cannot_load_is_not_restarted(tmp_path: Path) -> None:
 
 
 # --- through a real Jupyter server -----------------------------------------------------------
+def _refused(response: httpx.Response) -> str:
+    """An API client without Jupyter's token is told so in JSON, as OpenAI's API would."""
+    assert response.status_code == 401, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["type"] == "authentication_error" and error["code"] == 401
+    return str(error["message"])
+
+
 def test_the_route_needs_jupyters_token(proxied: Proxied) -> None:
     health = f"{proxied.url}/health"
-    anonymous = httpx.get(health)
-    assert anonymous.status_code in (302, 403)
-    if anonymous.status_code == 302:
-        assert "/user/alice/login" in anonymous.headers["location"]
+    assert "token is missing or wrong" in _refused(httpx.get(health))
     wrong = {"Authorization": "token not-the-token"}
-    assert httpx.get(health, headers=wrong).status_code in (302, 403)
-    assert httpx.post(f"{proxied.api_base}/chat/completions", json={}).status_code == 403
+    _refused(httpx.get(health, headers=wrong))
+    _refused(httpx.get(f"{proxied.api_base}/models", headers={"Authorization": "Bearer nope"}))
+    _refused(httpx.post(f"{proxied.api_base}/chat/completions", json={}))
     assert httpx.get(health, params={"token": proxied.jupyter.token}).status_code == 200
+    # a page (not the API) still sends a person to Jupyter's login
+    page = httpx.get(f"{proxied.url}/")
+    assert page.status_code == 302 and "/user/alice/login" in page.headers["location"]
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=proxied.api_base, api_key="nope", max_retries=0).models.list()
 
 
 def test_openai_client_through_the_proxy(proxied: Proxied) -> None:
@@ -271,6 +297,35 @@ def test_streams_arrive_as_they_are_generated(proxied: Proxied) -> None:
     # Buffered, every chunk would come at once when the answer is complete (spread ~0).
     spread, total = arrivals[-1] - arrivals[0], arrivals[-1] - start
     assert spread >= 0.3 * total, (spread, total)
+
+
+def test_the_stock_openai_client_streams_through_jupyter(proxied: Proxied) -> None:
+    """OpenAI's client sends no ``Accept: text/event-stream``; the chunks still arrive as they
+    are generated, not all at once at the end."""
+    client = openai.OpenAI(base_url=proxied.api_base, api_key=proxied.jupyter.token, max_retries=0)
+    tokens = 48
+    arrivals: list[float] = []
+    text: list[str] = []
+    start = time.monotonic()
+    for chunk in client.chat.completions.create(
+        model="tiny",
+        messages=[{"role": "user", "content": "Tell me a story"}],
+        max_tokens=tokens,
+        extra_body={"min_new_tokens": tokens},
+        stream=True,
+        **SAMPLED,
+    ):
+        if chunk.choices and chunk.choices[0].delta.content:
+            arrivals.append(time.monotonic())
+            text.append(chunk.choices[0].delta.content)
+    assert "".join(text) and len(arrivals) >= 10, len(arrivals)
+    spread, total = arrivals[-1] - arrivals[0], arrivals[-1] - start
+    assert spread >= 0.3 * total, (spread, total)
+    # a plain completion through the same route is one JSON answer, as before
+    whole = client.completions.create(model="tiny", prompt="Once", max_tokens=4)
+    assert whole.usage and whole.usage.completion_tokens == 4
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="tiny", messages=[], max_tokens=2)
 
 
 def test_openai_client_streams_with_the_proxys_accept_header(proxied: Proxied) -> None:

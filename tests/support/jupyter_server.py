@@ -3,8 +3,9 @@
 It listens on a free loopback port with a known token, serves a temporary folder and keeps its
 config, data and runtime files in its own folders, so the user's config and running servers
 neither affect it nor see it. Of the server extensions installed in the environment only the
-ones asked for are enabled (by default jupyter-server-proxy): JupyterLab, the language server
-and the rest would triple the start-up time and are not what the tests look at.
+ones asked for are enabled (by default jupyter-server-proxy and this package's): JupyterLab,
+the language server and the rest would triple the start-up time and are not what the tests
+look at.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def jupyter_server(
     *,
     base_url: str = "/",
     env: Mapping[str, str] | None = None,
-    extensions: Sequence[str] = ("jupyter_server_proxy",),
+    extensions: Sequence[str] = ("jupyter_server_proxy", "h2ogpt_jupyter.server"),
     timeout: float = 60.0,
 ) -> Iterator[JupyterServer]:
     """Run ``jupyter server`` until the block ends. ``base_url`` must start and end with ``/``.
