@@ -1,4 +1,4 @@
-"""What every browser test shares: whether to run at all, and one headless Chromium.
+"""What every browser test shares: whether to run at all, and a headless Chromium.
 
 ``H2OGPT_SKIP_BROWSER_TESTS=1`` skips them (``make test-fast`` sets it). Otherwise a missing
 Playwright or Debian Chromium (``make setup`` installs both) fails them rather than letting
@@ -25,10 +25,11 @@ def _browser_wanted() -> None:
         pytest.fail(f"{missing}; `make setup` installs it (H2OGPT_SKIP_BROWSER_TESTS=1 skips)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright; each test module opens its own
-    context (cookies, storage) in it."""
+    """Debian's Chromium, headless, driven by Playwright, for one test module. Not for the
+    session: Playwright's sync API runs an event loop in the main thread while it is open, and
+    later tests' ``asyncio.run`` would find it running."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
