@@ -15,10 +15,15 @@ Tenants are left alone: Chroma ties them to authentication and quotas, which bel
 runs the server. A database is a namespace, not a permission: on a server without auth, anyone
 who can reach it can read any database.
 
-``LLM`` and ``ChatLLM`` are h2oGPT's no-document modes, so they cannot name a collection. Record
-ids derive from the source name, so writing the same source twice overwrites instead of
-duplicating. Collection names never contain a dot; Chroma collections whose names do
-(``NAME.docs`` and the staging copies of a re-embedding) belong to another collection.
+A collection is named as in h2oGPT: any name (case kept, spaces and other letters allowed), but
+not a path, not empty, and not ``LLM`` or ``ChatLLM`` (h2oGPT's no-document modes). Chroma wants
+3-63 characters of ``[A-Za-z0-9_-]``, so each name has a *key* it is stored under
+(:func:`chroma_key`): the name itself where Chroma takes it (so older collections keep theirs),
+otherwise a safe stem and a hash of the exact name. The name a user typed is kept in the
+collection's metadata for listing. Record ids derive from the source name, so writing the same
+source twice overwrites instead of duplicating. Keys never contain a dot; Chroma collections
+whose names do (``KEY.docs`` and the staging copies of a re-embedding) belong to another
+collection.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import getpass
 import hashlib
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +45,10 @@ DOCS_SUFFIX = ".docs"
 DEFAULT_TENANT = "default_tenant"  # Chroma's own defaults
 DEFAULT_DATABASE = "default_database"
 USER_DATABASE_PREFIX = "h2ogpt-user-"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,61}[A-Za-z0-9]")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,61}[A-Za-z0-9]")  # what Chroma takes as-is
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_NAME = 200  # characters of a name as typed
+_STEM = 37  # a made key: stem, '-', 12 hex digits: 50, room left for '.reembed.docs'
 
 
 @dataclass(frozen=True)
@@ -131,15 +140,31 @@ def shared_place() -> Place:
 
 
 def check_name(name: str) -> str:
+    """The collection name as the user means it (outer spaces dropped), or one line saying
+    why it cannot be one."""
     name = (name or "").strip()
+    if not name:
+        raise InvalidOptionError("bad collection name '': a collection needs a name")
     if name in MODES:
         raise InvalidOptionError(f"'{name}' is a chat mode without documents, not a collection")
-    if not _NAME.fullmatch(name):
-        raise InvalidOptionError(
-            f"bad collection name {name!r}: 3-63 letters, digits, '-' or '_', "
-            "starting and ending with a letter or digit"
-        )
+    if "/" in name or "\\" in name:
+        raise InvalidOptionError(f"bad collection name {name!r}: a name, not a path (no / or \\)")
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise InvalidOptionError(f"bad collection name {name!r}: no control characters")
+    if len(name) > MAX_NAME:
+        raise InvalidOptionError(f"bad collection name: at most {MAX_NAME} characters")
     return name
+
+
+def chroma_key(name: str) -> str:
+    """The name Chroma keeps the collection ``name`` under: ``name`` itself where Chroma takes
+    it, else its letters, digits, '-' and '_' with a hash of the exact name, so 'UX', 'ux' and
+    'U X' stay three collections."""
+    if _NAME.fullmatch(name):
+        return name
+    stem = _UNSAFE.sub("_", name).strip("_-")[:_STEM]
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+    return f"{stem}-{digest}" if stem else digest
 
 
 def source_key(source: str) -> str:

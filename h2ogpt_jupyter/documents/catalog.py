@@ -17,6 +17,7 @@ from ._names import (
     Place,
     check_name,
     check_writable,
+    chroma_key,
     personal_place,
     place,
     shared_place,
@@ -35,20 +36,20 @@ def list_collections() -> list[dict[str, Any]]:
         if client is None:
             continue
         for col in _listed(client, where):
-            name = getattr(col, "name", col)
-            # Dotted names are parts of a collection (NAME.docs, re-embedding copies).
-            if "." in name or (scope == "shared") != (name == USERDATA):
+            key = getattr(col, "name", col)
+            # Dotted keys are parts of a collection (KEY.docs, re-embedding copies).
+            if "." in key or (scope == "shared") != (key == USERDATA):
                 continue
             try:
-                chunks = client.get_collection(name, embedding_function=_ef())
+                chunks = client.get_collection(key, embedding_function=_ef())
             except Exception as exc:
                 if _chroma.is_not_found(exc):  # deleted or being swapped since the listing
                     continue
                 raise
-            documents, count = _stats(client, name)
+            documents, count = _stats(client, key)
             rows.append(
                 {
-                    "name": name,
+                    "name": (chunks.metadata or {}).get("name") or key,
                     "scope": scope,
                     "documents": documents,
                     "chunks": count,
@@ -94,17 +95,18 @@ def delete_collection(name: str) -> None:
 
     name = check_name(name)
     check_writable(name)
+    key = chroma_key(name)
     client = _chroma.client(place(name), create=False)
     if client is None:
         raise UnknownCollectionError(f"no collection named '{name}'")
-    finish(client, name)  # a swap cut short: the collection exists, under its staging name
+    finish(client, key)  # a swap cut short: the collection exists, under its staging name
     try:
-        client.delete_collection(name)
+        client.delete_collection(key)
     except Exception as exc:
         if _chroma.is_not_found(exc):
             raise UnknownCollectionError(f"no collection named '{name}'") from None
         raise H2OGPTError(f"cannot delete collection '{name}': {exc}") from exc
-    for other in (name + DOCS_SUFFIX, *companions(name)):
+    for other in (key + DOCS_SUFFIX, *companions(key)):
         try:
             client.delete_collection(other)
         except Exception as exc:

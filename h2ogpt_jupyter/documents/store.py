@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError, UnknownCollectionError
 
-from ._names import DOCS_SUFFIX, MYDATA, USERDATA, check_name, check_writable, manifest_id, place
+from ._names import (
+    DOCS_SUFFIX,
+    MYDATA,
+    USERDATA,
+    check_name,
+    check_writable,
+    chroma_key,
+    manifest_id,
+    place,
+)
 from .catalog import delete_collection, list_collections
 from .chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
 from .hits import Hit, Page, make_hit
@@ -93,6 +102,7 @@ class Collection:
         from .embeddings import get_embedder, resolve_model_path
 
         self.name = check_name(name)
+        self.key = chroma_key(self.name)  # what Chroma calls it (see ._names)
         self.place = place(self.name)
         self.path: Path | None = self.place.folder  # None on a Chroma server
         client = _chroma.client(self.place, create=create)
@@ -102,7 +112,7 @@ class Collection:
         self._generation = _chroma.reopened(self.path)
         self._client = _chroma.client(self.place)
         self._ef = _chroma.LocalEmbeddingFunction()
-        found = _migrate.open_chunks(self._client, self.name, self.place, self._ef)
+        found = _migrate.open_chunks(self._client, self.key, self.place, self._ef)
         if found is None and not create:
             raise UnknownCollectionError(f"no collection named '{self.name}'")
         existed = found is not None
@@ -117,13 +127,13 @@ class Collection:
         self._chunks: Any = found
         if found is None:
             self._chunks = self._client.get_or_create_collection(
-                self.name,
+                self.key,
                 embedding_function=self._ef,
                 metadata=self._model_metadata(),
                 configuration={"hnsw": {"space": "l2"}},
             )
         self._docs = self._client.get_or_create_collection(
-            self.name + DOCS_SUFFIX, embedding_function=self._ef
+            self.key + DOCS_SUFFIX, embedding_function=self._ef
         )
         if existed and stored_id != embedder.model_id:
             self._adopt_or_refuse(stored, reembed)
@@ -137,9 +147,9 @@ class Collection:
         if generation == self._generation:
             return
         self._client = _chroma.client(self.place)
-        self._chunks = self._client.get_collection(self.name, embedding_function=self._ef)
+        self._chunks = self._client.get_collection(self.key, embedding_function=self._ef)
         self._docs = self._client.get_collection(
-            self.name + DOCS_SUFFIX, embedding_function=self._ef
+            self.key + DOCS_SUFFIX, embedding_function=self._ef
         )
         self._generation = generation
 
@@ -163,6 +173,7 @@ class Collection:
             embedding_model=self.embedder.model_id,
             embedding_path=str(self.embedder.path),
             embedding_dim=self.embedder.dim,
+            name=self.name,  # as typed; Chroma knows it by its key
         )
         return meta
 
@@ -209,12 +220,12 @@ class Collection:
         load = getattr(embedder, "load", None)
         if load is not None:
             load()  # a missing or broken model fails here, before anything is copied
-        done = _migrate.reembed(self._client, self.name, embedder, progress=progress)
+        done = _migrate.reembed(self._client, self.key, embedder, progress=progress)
         self.embedder = embedder
         self._ef = _chroma.LocalEmbeddingFunction(str(embedder.path), embedder.model_id)
-        self._chunks = self._client.get_collection(self.name, embedding_function=self._ef)
+        self._chunks = self._client.get_collection(self.key, embedding_function=self._ef)
         self._docs = self._client.get_collection(
-            self.name + DOCS_SUFFIX, embedding_function=self._ef
+            self.key + DOCS_SUFFIX, embedding_function=self._ef
         )
         return done
 
@@ -429,7 +440,7 @@ class Collection:
         from ._migrate import drop_retired
 
         manifests = self._manifests()
-        removed = drop_retired(self._client, self.name)
+        removed = drop_retired(self._client, self.key)
         for target, where in ((self._chunks, None), (self._docs, {"kind": "page"})):
             stale: list[str] = []
             offset, page = 0, 5000

@@ -224,9 +224,38 @@ def test_collections_list_delete_and_userdata(
         get_collection("project-x", create=False)
     with pytest.raises(H2OGPTError, match="no collection named"):
         delete_collection("project-x")
-    for bad in ("LLM", "ChatLLM", "a", "bad name", "x.docs"):
+    for bad in ("LLM", "ChatLLM", "", "  ", "a/b", "..\\up", "tab\there", "x" * 201):
         with pytest.raises(InvalidOptionError):
             get_collection(bad, embedder=tiny)
+
+
+# Chroma's own rule for what it stores: 3-63 of [A-Za-z0-9._-], alphanumeric at both ends.
+CHROMA_RULE = r"[A-Za-z0-9][A-Za-z0-9_-]{1,61}[A-Za-z0-9]"
+
+
+def test_collections_are_named_as_in_h2ogpt(tiny: Embedder) -> None:
+    """Any reasonable name: short, spaced, dotted, accented, case kept (so 'UX' and 'ux' are
+    two collections), listed and found as typed; Chroma gets a safe key of each."""
+    import re
+
+    names = ["UX", "ux", "Q3 report", "x.docs", "Données 2026", "a", "MyData", "team_2"]
+    for name in names:
+        get_collection(name, embedder=tiny).add(Text(f"Only in {name}.", name="note"))
+    listed = {r["name"]: r for r in list_collections()}
+    assert sorted(listed) == sorted(names)
+    assert all(listed[n]["documents"] == 1 and listed[n]["chunks"] == 1 for n in names)
+    keys = {name: get_collection(name, create=False).key for name in names}
+    assert len(set(keys.values())) == len(names)
+    assert all(re.fullmatch(CHROMA_RULE, k) and len(k) <= 50 for k in keys.values()), keys
+    assert keys["MyData"] == "MyData" and keys["team_2"] == "team_2"  # as Chroma takes them
+    for name in names:
+        hits = get_collection(name, create=False).query("Only in", k=3)
+        assert [h.text for h in hits] == [f"Only in {name}."]
+    assert get_collection("  Q3 report ", create=False).name == "Q3 report"
+    delete_collection("Q3 report")
+    assert "Q3 report" not in {r["name"] for r in list_collections()}
+    with pytest.raises(H2OGPTError, match="no collection named 'Q3 report'"):
+        get_collection("Q3 report", create=False)
 
 
 def test_a_failed_commit_is_invisible_and_a_rerun_completes_it(

@@ -74,6 +74,25 @@ def test_ingest_list_sources_and_delete(ip: Any, notes: Path, capsys: Any) -> No
     assert "Deleted collection 'Team'" in capsys.readouterr().out
 
 
+def test_collections_are_named_as_in_h2ogpt(ip: Any, notes: Path, capsys: Any) -> None:
+    """Short names, spaces and case as typed; only what cannot be a name is refused."""
+    with capture_output():
+        line(ip, f'ingest "{notes}" --collection UX')
+        line(ip, f'ingest "{notes / "team.txt"}" --collection "Q3 report"')
+    with capture_output() as cap:
+        line(ip, "collections")
+    table = markdown(cap)
+    assert "| UX | personal | 3 |" in table and "| Q3 report | personal | 1 |" in table
+    with capture_output() as cap:
+        line(ip, 'sources --collection "Q3 report"')
+    assert "team.txt" in markdown(cap) and "**Q3 report**: 1 document" in markdown(cap)
+    capsys.readouterr()
+    line(ip, "sources --collection ux")  # another name: case is kept
+    assert "no collection named 'ux'" in one_error(capsys)
+    line(ip, "ingest x --collection a/b")
+    assert "bad collection name 'a/b': a name, not a path" in one_error(capsys)
+
+
 def test_cell_text_and_a_list_variable(ip: Any, notes: Path) -> None:
     with capture_output():
         ip.run_cell_magic(

@@ -175,7 +175,7 @@ def test_the_collection_selector_answers_with_sources(
     sources = panel.messages[-1]["sources"]
     assert len(sources) == 1 and sources[0]["source"] in ("text:q3", "text:bo")
     assert sources[0]["label"].startswith("score ") and sources[0]["text"]
-    set_state(panel, mode="not a name!")
+    set_state(panel, mode="not\\a name")
     assert "bad collection name" in panel.errors[-1]["message"] and panel.mode == "Notes"
     set_state(panel, mode="ChatLLM")
     assert panel.chat.documents.active is False

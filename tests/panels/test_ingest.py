@@ -102,7 +102,7 @@ def test_choosing_collections_and_what_goes_wrong(
     set_state(panel, collection="Fresh")
     panel.wait()
     assert panel.collection == "Fresh" and panel.sources == []
-    set_state(panel, collection="no spaces allowed")
+    set_state(panel, collection="not/a/name")
     assert "bad collection name" in panel.errors[-1]["message"] and panel.collection == "Fresh"
     set_state(panel, collection="Team")
     panel.wait()

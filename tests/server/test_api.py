@@ -225,7 +225,7 @@ def _post(server: ServerProcess, path: str, body: Any, **headers: str) -> httpx.
         ("/chat/completions", {"messages": [{"role": "user", "content": "  "}]}, 400, None),
         ("/chat/completions", ask(min_new_tokens=5, max_tokens=2), 400, None),
         ("/chat/completions", ask(tools=[{"type": "function"}]), 400, "tools"),
-        ("/chat/completions", ask(collection="No Such"), 400, None),
+        ("/chat/completions", ask(collection="No/Such"), 400, None),
         ("/chat/completions", ask(collection="Missing"), 404, "collection"),
         ("/chat/completions", ask(collection="Missing", stream=True), 404, "collection"),
         ("/chat/completions", ask(prompt_type="llama2"), 400, "prompt_type"),
