@@ -23,7 +23,7 @@ from h2ogpt_jupyter.options import (
 
 from . import _documents, _panels, _server
 from ._args import Parsed, checked, expand, parse
-from ._display import StreamDisplay, can_update, show_markdown
+from ._display import StreamDisplay, can_update, history_markdown, show_markdown
 from ._help import HELP, options_help
 
 # Subcommands defined in their own modules, called with (commands, parsed line, cell).
@@ -215,7 +215,7 @@ class Commands:
         self._publish(response, out)
 
     def _display(self, p: Parsed, fmt: str) -> StreamDisplay:
-        live = not p.options.get("no_stream") and (fmt != "markdown" or can_update(self.shell))
+        live = not p.options.get("no_stream") and (fmt == "text" or can_update(self.shell))
         return StreamDisplay(fmt, live=live)
 
     def _publish(self, response: Response, out: str | None) -> None:
@@ -232,8 +232,7 @@ class Commands:
         if not self.chat.history:
             print("The chat is empty.")
             return
-        parts = [f"**You:** {u}\n\n**Bot:** {b}" for u, b in self.chat.history]
-        show_markdown("\n\n---\n\n".join(parts))
+        show_markdown(history_markdown(self.chat.history))
 
     def undo(self, p: Parsed) -> None:
         turn = self.chat.undo()

@@ -48,7 +48,7 @@ class StreamDisplay:
         self.text += delta
         if not self.live:
             return
-        if self.fmt == "markdown":
+        if self.fmt != "text":
             now = time.monotonic()
             if now - self._last >= self.interval:
                 self._show(self.text)
@@ -58,6 +58,8 @@ class StreamDisplay:
             sys.stdout.flush()
 
     def _show(self, text: str) -> None:
+        if self.fmt == "code" and "```" not in text:
+            text = f"```\n{text.strip()}\n```"  # an answer that is all code shows as code
         bundle = {"text/markdown": text, "text/plain": text}
         if self._handle is None:
             self._handle = display(bundle, raw=True, display_id=True)
@@ -69,7 +71,9 @@ class StreamDisplay:
         note = "" if response.finish_reason != "cancelled" else "\n\n*[stopped]*"
         # Answers made of the chunks themselves already are their sources.
         sources = [] if "document_subset" in response.params else response.sources
-        if self.fmt == "markdown":
+        if self.fmt == "code":
+            self._show(response.text + note)
+        elif self.fmt == "markdown":
             listed = sources_markdown(sources).rstrip()
             self._show(response.text + note + (f"\n\n{listed}" if listed else ""))
         else:
@@ -87,6 +91,44 @@ class StreamDisplay:
 
 
 _FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.S)
+_FENCE_OPEN = re.compile(r" {0,3}(`{3,}|~{3,})")
+_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})\s*")
+
+
+def history_markdown(turns: list[tuple[str, str]]) -> str:
+    """A chat's turns as one Markdown document in which each message stays inside its turn:
+    labels on lines of their own (so an answer may open with a code fence), the single line
+    breaks of a message kept (as the chat panel shows them), and a fence left open closed."""
+    parts = [
+        f"**You:**\n\n{message_markdown(user)}\n\n**Bot:**\n\n{message_markdown(bot)}"
+        for user, bot in turns
+    ]
+    return "\n\n---\n\n".join(parts)
+
+
+def message_markdown(text: str) -> str:
+    """One message as Markdown that cannot spill into what follows it."""
+    lines = text.strip("\n").split("\n")
+    out: list[str] = []
+    fence = ""  # the open code fence, if any
+    for i, line in enumerate(lines):
+        if fence:
+            close = _FENCE_CLOSE.fullmatch(line)
+            if close and close.group(1)[0] == fence[0] and len(close.group(1)) >= len(fence):
+                fence = ""
+            out.append(line)
+            continue
+        opened = _FENCE_OPEN.match(line)
+        if opened:
+            fence = opened.group(1)
+            out.append(line)
+            continue
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        # two trailing spaces: a line break inside a paragraph (ignored at a block's end)
+        out.append(line + "  " if line.strip() and following.strip() else line)
+    if fence:
+        out.append(fence)
+    return "\n".join(out)
 
 
 def extract_code(text: str) -> str:

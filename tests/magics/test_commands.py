@@ -9,6 +9,7 @@ generates for its prompt (``checked_answer``), then compared with what the user 
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,14 @@ from IPython.utils.capture import capture_output
 import h2ogpt_jupyter.models.manager as manager_module
 from h2ogpt_jupyter import magics
 from tests.support.shell import checked_answer, last, line, one_error, own_stderr
+
+
+def rendered(markdown: str) -> str:
+    """Markdown as a CommonMark renderer shows it (tables and strike-through as in GFM)."""
+    from markdown_it import MarkdownIt
+
+    return str(MarkdownIt("commonmark").enable("table").render(markdown))
+
 
 # Keeps every answer on the tiny model short; tests that care about lengths set their own.
 MAX_NEW = 6
@@ -116,9 +125,26 @@ def test_no_stream_shows_only_the_final_answer(t: Any) -> None:
 def test_format_code_fills_the_next_cell(t: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, bool]] = []
     monkeypatch.setattr(t, "set_next_input", lambda s, replace=False: calls.append((s, replace)))
-    with capture_output():
+    with capture_output() as cap:
         line(t, "ask --format code Write a function")
-    assert calls == [(checked_answer(t).text.strip(), False)]
+    code = checked_answer(t).text.strip()
+    assert calls == [(code, False)]
+    # shown as code, not as raw text: an answer without fences is put in one
+    assert cap.stdout == "" and cap.outputs
+    shown = cap.outputs[-1].data["text/markdown"]
+    assert shown == f"```\n{code}\n```"
+    assert rendered(shown) == f"<pre><code>{html.escape(code, quote=False)}\n</code></pre>\n"
+
+
+def test_format_code_shows_a_fenced_answer_as_it_is() -> None:
+    from h2ogpt_jupyter.magics._display import StreamDisplay
+
+    answer = "Here:\n```python\ndef f():\n    return 1\n```"
+    with capture_output() as cap:
+        shown = StreamDisplay("code")
+        shown(answer)
+    assert cap.outputs[-1].data["text/markdown"] == answer
+    assert '<pre><code class="language-python">def f():' in rendered(answer)
 
 
 def test_code_blocks_are_taken_from_fenced_answers() -> None:
@@ -228,6 +254,25 @@ def test_chat_keeps_history_across_cells(t: Any, capsys: Any) -> None:
     line(t, "reset")
     line(t, "history")
     assert "The chat is empty." in capsys.readouterr().out
+
+
+def test_history_keeps_each_answer_inside_its_turn(t: Any) -> None:
+    """An answer that opens with a code fence, one that leaves a fence open, and messages of
+    several lines: rendered, every turn keeps its labels and its line breaks."""
+    chat = t.magics_manager.registry["H2OGPTMagics"].commands.chat
+    chat.history = [
+        ("Show me code", "```python\nprint(1)\n```\nThat prints 1."),
+        ("First line\nsecond line", "One\nTwo\n\n```\nnever closed"),
+        ("Last question", "**Bold** answer"),
+    ]
+    with capture_output() as cap:
+        line(t, "history")
+    page = rendered(cap.outputs[-1].data["text/markdown"])
+    assert page.count("<strong>You:</strong>") == 3 and page.count("<strong>Bot:</strong>") == 3
+    assert '<pre><code class="language-python">print(1)\n</code></pre>' in page
+    assert "First line<br />\nsecond line" in page and "One<br />\nTwo" in page
+    assert "<pre><code>never closed\n</code></pre>" in page  # closed where its answer ends
+    assert "<strong>Bold</strong> answer" in page
 
 
 def test_ask_does_not_touch_the_chat(t: Any, capsys: Any) -> None:
