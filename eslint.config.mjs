@@ -99,7 +99,7 @@ export default [
     rules,
   },
   {
-    files: [`${STATIC}/*.js`],
+    files: [`${STATIC}/*.js`, "h2ogpt_jupyter/server/static/*.js"],
     languageOptions: { globals: { ...globals.browser } },
   },
   ...perFile,

@@ -1,4 +1,4 @@
-"""API keys on every route but ``/health``, and the request counter, as one ASGI layer.
+"""API keys on every route but ``/health`` and the page, and the request counter: one ASGI layer.
 
 A plain ASGI middleware rather than a FastAPI dependency: it answers before the body is read
 or validated (an unauthenticated client learns nothing about the API, not even that its JSON
@@ -20,7 +20,8 @@ from .errors import APIError
 if TYPE_CHECKING:
     from .metrics import Metrics
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/"})  # "/": the server's page, which holds no secret
+OPEN_PREFIX = "/static/"  # the page's script and style, Swagger UI's files
 
 
 def _route_path(scope: Scope) -> str:
@@ -77,6 +78,7 @@ class Guard:
             if (
                 self.keys
                 and path not in OPEN_PATHS
+                and not path.startswith(OPEN_PREFIX)
                 and not key_matches(presented_key(scope), self.keys)
             ):
                 error = APIError(

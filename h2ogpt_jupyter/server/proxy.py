@@ -155,7 +155,7 @@ def setup_h2ogpt(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "launcher_entry": {
             "title": TITLE,
             "icon_path": str(ICON),
-            "path_info": f"{NAME}/health",  # says "loading" or lists the models
+            "path_info": f"{NAME}/",  # the server's page: status, how to connect, a chat
         },
         "update_last_activity": True,
         **_last_activity_options(),

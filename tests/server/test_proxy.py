@@ -361,11 +361,16 @@ def test_launcher_entry_and_icon(proxied: Proxied) -> None:
     (entry,) = [s for s in info.json()["server_processes"] if s["name"] == "h2ogpt"]
     launcher = entry["launcher_entry"]
     assert launcher["title"] == "h2oGPT" and launcher["enabled"] is True
-    assert launcher["path_info"] == "h2ogpt/health" and entry["new_browser_tab"] is False
+    assert launcher["path_info"] == "h2ogpt/" and entry["new_browser_tab"] is False
     assert launcher["icon_url"] == "/user/alice/server-proxy/icon/h2ogpt"
     icon = httpx.get(f"http://{httpx.URL(jupyter.url).netloc.decode()}{launcher['icon_url']}")
     assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
     assert icon.text.lstrip().startswith("<svg")
-    # the launcher opens the health page, which answers through the proxy
+    # the launcher opens the server's page, whose links carry the prefix
     opened = httpx.get(f"{jupyter.url}{launcher['path_info']}", headers=jupyter.headers)
-    assert opened.status_code == 200 and opened.json()["models"] == ["tiny"]
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/html")
+    assert 'src="/user/alice/h2ogpt/static/page.js"' in opened.text
+    script = httpx.get(f"{jupyter.url}h2ogpt/static/page.js", headers=jupyter.headers)
+    assert script.status_code == 200 and "export function readEvents" in script.text
+    bare = httpx.get(f"{jupyter.url}h2ogpt", headers=jupyter.headers, follow_redirects=False)
+    assert bare.status_code in (301, 302) and bare.headers["location"].endswith("/h2ogpt/")

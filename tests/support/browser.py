@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -447,6 +448,26 @@ def recorded_lengths(page: Any, key: str) -> list[int]:
     return [int(length) for _, length in rows]
 
 
+def wait_growing(page: Any, key: str, at_least: int, timeout_ms: float) -> list[int]:
+    """Until the recorded text has taken ``at_least`` distinct non-empty lengths."""
+    page.wait_for_function(
+        "([key, n]) => {"
+        "  const e = (window.__h2oLengths || {})[key];"
+        "  return !!e && e.lengths.filter(([, len]) => len > 0).length >= n;"
+        "}",
+        arg=[key, at_least],
+        timeout=timeout_ms,
+    )
+    return recorded_lengths(page, key)
+
+
+def assert_grows(lengths: list[int]) -> None:
+    shown = [n for n in lengths if n > 0]
+    assert len(shown) >= 2, f"the answer never grew on screen: lengths {lengths}"
+    # the markdown view re-renders the whole answer; its text only ever gets longer
+    assert shown == sorted(shown) and len(set(shown)) == len(shown), lengths
+
+
 # Records, in the page, each distinct text of ``selector`` (first match under ``root``) as the DOM
 # under ``root`` changes: what a progress line said on the way, however briefly it said it.
 _RECORD_TEXTS = """
@@ -525,3 +546,31 @@ def recorded(front: FrontEnd, output: Path) -> Iterator[Any]:
     front.watch.write(output / f"{front.name}-console.log")
     problems = front.watch.problems()
     assert not problems, "\n".join(problems) + "\n--- server log ---\n" + front.server.log()
+
+
+# --- fixtures, for the conftest.py of each folder of browser tests ----------------------------
+@pytest.fixture(scope="session", autouse=True)
+def browser_wanted() -> None:
+    """Skip with ``H2OGPT_SKIP_BROWSER_TESTS=1``; fail when Playwright or Chromium is missing."""
+    if os.environ.get("H2OGPT_SKIP_BROWSER_TESTS") == "1":
+        pytest.skip("H2OGPT_SKIP_BROWSER_TESTS=1")
+    missing = have_browser()
+    if missing is not None:
+        pytest.fail(f"{missing}; `make setup` installs it (H2OGPT_SKIP_BROWSER_TESTS=1 skips)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright, for one test module. Not for the
+    session: Playwright's sync API runs an event loop in the main thread while it is open, and
+    later tests' ``asyncio.run`` would find it running."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=chromium_args()
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

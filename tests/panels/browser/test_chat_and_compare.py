@@ -26,6 +26,7 @@ from tests.support.browser import (
     FrontEnd,
     JupyterServer,
     PageWatch,
+    assert_grows,
     fresh_output,
     keep_evidence,
     param_input,
@@ -35,6 +36,7 @@ from tests.support.browser import (
     run_all_cells,
     stop_all,
     wait_for_kernel,
+    wait_growing,
     write_notebook,
 )
 
@@ -156,26 +158,6 @@ STAT_LAYOUT = """
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def wait_growing(page: Any, key: str, at_least: int, timeout_ms: float) -> list[int]:
-    """Until the recorded text has taken ``at_least`` distinct non-empty lengths."""
-    page.wait_for_function(
-        "([key, n]) => {"
-        "  const e = (window.__h2oLengths || {})[key];"
-        "  return !!e && e.lengths.filter(([, len]) => len > 0).length >= n;"
-        "}",
-        arg=[key, at_least],
-        timeout=timeout_ms,
-    )
-    return recorded_lengths(page, key)
-
-
-def assert_grows(lengths: list[int]) -> None:
-    shown = [n for n in lengths if n > 0]
-    assert len(shown) >= 2, f"the answer never grew on screen: lengths {lengths}"
-    # the markdown view re-renders the whole answer; its text only ever gets longer
-    assert shown == sorted(shown) and len(set(shown)) == len(shown), lengths
-
-
 def send(chat: Any, *lines: str) -> None:
     """Type the message key by key, as a person does (Shift+Enter between lines), then
     Enter. Real key presses also check that the notebook's own shortcuts (Shift+Enter runs
