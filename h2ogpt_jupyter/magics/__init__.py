@@ -10,6 +10,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from h2ogpt_jupyter.config import H2OGPT, configure
 from h2ogpt_jupyter.errors import H2OGPTError
 
+from . import _complete
 from ._commands import Commands
 from ._input import install as install_input_transformer
 from ._input import uninstall as uninstall_input_transformer
@@ -37,7 +38,7 @@ def load(shell: Any) -> None:
     """Read settings with the shell's config and register the magics.
 
     Also installs the input transformer that keeps questions ending in ``?`` away from
-    IPython's help syntax (see ``_input``).
+    IPython's help syntax (see ``_input``), and tab completion (``_complete``).
 
     The settings object joins ``shell.configurables`` so ``%config H2OGPT`` lists the options
     and ``%config H2OGPT.default_model = "smollm2"`` takes effect at once.
@@ -48,7 +49,9 @@ def load(shell: Any) -> None:
         configurables[:] = [c for c in configurables if not isinstance(c, H2OGPT)]
         configurables.append(settings)
     install_input_transformer(shell)
-    shell.register_magics(H2OGPTMagics(shell))
+    magics = H2OGPTMagics(shell)
+    shell.register_magics(magics)
+    _complete.install(shell, magics.commands.names)
 
 
 def unload(shell: Any) -> None:
@@ -57,6 +60,7 @@ def unload(shell: Any) -> None:
     for kind in ("line", "cell"):
         shell.magics_manager.magics[kind].pop("h2ogpt", None)
     uninstall_input_transformer(shell)
+    _complete.uninstall(shell)
     configurables = getattr(shell, "configurables", None)
     if configurables is not None:
         configurables[:] = [c for c in configurables if not isinstance(c, H2OGPT)]

@@ -23,6 +23,7 @@ from h2ogpt_jupyter.options import (
 
 from . import _documents, _panels, _server
 from ._args import Parsed, checked, expand, parse
+from ._complete import FORMATS
 from ._display import StreamDisplay, can_update, history_markdown, show_markdown
 from ._help import HELP, options_help
 
@@ -71,6 +72,10 @@ class Commands:
             "help": self.help,
             "": self.help,
         }
+
+    def names(self) -> list[str]:
+        """Every command, in help order."""
+        return list(dict.fromkeys([*self._table, *_EXTRA]))
 
     @property
     def manager(self) -> ModelManager:
@@ -198,7 +203,7 @@ class Commands:
         gen_opts = {k: v for k, v in p.options.items() if k not in _TURN_KEYS}
         GenerationParams.from_options(self.params, **gen_opts)  # refuse bad values up front
         fmt = str(p.options.get("format") or settings().output)
-        if fmt not in ("markdown", "text", "code"):
+        if fmt not in FORMATS:
             raise InvalidOptionError(f"--format must be markdown, text or code, not {fmt!r}")
         out = p.options.get("out")
         if out is not None and (not str(out).isidentifier() or keyword.iskeyword(str(out))):

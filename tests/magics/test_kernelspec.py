@@ -169,3 +169,13 @@ def test_a_server_survives_an_interrupted_cell(kernel: Any, tiny_model_dir: Path
     finally:  # the fixture kills the kernel (no exit handlers run), so stop the server here
         if psutil.pid_exists(pids["t"]):
             psutil.Process(pids["t"]).terminate()
+
+
+def test_the_environment_offers_the_kernel() -> None:
+    """``make setup`` (and so ``make lab``) installs "Python 3 (h2oGPT)" into the environment
+    it made, for the JupyterLab installed there, with no separate step."""
+    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / "h2ogpt" / "kernel.json"
+    assert spec.is_file(), f"no kernel spec at {spec}: run `make setup`"
+    kernel = json.loads(spec.read_text())
+    assert kernel["display_name"] == "Python 3 (h2oGPT)"
+    assert Path(kernel["argv"][0]).resolve() == Path(sys.executable).resolve()
