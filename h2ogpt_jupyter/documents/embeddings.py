@@ -21,6 +21,7 @@ the folder's path, which differs between machines and virtualenvs sharing one ``
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,7 @@ from h2ogpt_jupyter.errors import H2OGPTError
 if TYPE_CHECKING:
     import numpy as np
 
+log = logging.getLogger(__name__)
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
 _EDGE = 1 << 20  # bytes read from each end of a weight file for the fingerprint
@@ -153,7 +155,8 @@ class Embedder:
 
     ``embed`` returns an ``(n, dim)`` float32 array of unit vectors; ``model_id`` and ``dim``
     are what a collection records. Loading is deferred so that opening a collection to list
-    its sources never imports torch.
+    its sources never imports torch in the caller's thread (a collection, once opened, starts
+    loading it in the background: :meth:`load_in_background`).
     """
 
     def __init__(
@@ -176,6 +179,7 @@ class Embedder:
         self._model: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
+        self._loader: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"Embedder({self.model_id!r}, dtype={self.dtype!r}, device={self.device!r})"
@@ -192,6 +196,26 @@ class Embedder:
         """Load the model now (it otherwise loads on first use)."""
         _ = self.model
         return self
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load_in_background(self) -> None:
+        """Start loading the model on a thread of its own, so the first question or ingest
+        does not wait the whole load (seconds, torch included). A failure there is left for
+        the first use to report."""
+        if self._model is not None or self._loader is not None:
+            return
+
+        def load() -> None:
+            try:
+                self.load()
+            except Exception:  # the next use loads again, and reports what went wrong
+                log.debug("background load of %s failed", self.model_id, exc_info=True)
+
+        self._loader = threading.Thread(target=load, name=f"embedder {self.model_id}", daemon=True)
+        self._loader.start()
 
     @property
     def dim(self) -> int:

@@ -24,7 +24,14 @@ from h2ogpt_jupyter.options import (
 from . import _documents, _panels, _server
 from ._args import Parsed, checked, expand, parse
 from ._complete import FORMATS
-from ._display import StreamDisplay, can_update, history_markdown, show_markdown
+from ._display import (
+    StreamDisplay,
+    can_update,
+    embedder_ready,
+    history_markdown,
+    show_markdown,
+    transient,
+)
 from ._help import HELP, options_help
 
 # Subcommands defined in their own modules, called with (commands, parsed line, cell).
@@ -113,9 +120,9 @@ class Commands:
         self._load(p.text, alias, **options)
 
     def _load(self, name: str, alias: str | None = None, **options: Any) -> None:
-        print(f"Loading {name}…", flush=True)
         options = with_settings(options)
-        model = self.manager.load(name, alias=None if alias is None else str(alias), **options)
+        with transient(self.shell, f"Loading {name}…"):
+            model = self.manager.load(name, alias=None if alias is None else str(alias), **options)
         info = model.info()
         print(
             f"Loaded {name} as '{model.alias}': {info['backend']}, {info['dtype']}"
@@ -214,6 +221,8 @@ class Commands:
         if not p.text.strip():
             raise H2OGPTError("no message given; e.g. %h2ogpt ask What is the capital of France?")
         self._ensure_model(chat.model)
+        if chat.documents.active:
+            embedder_ready(self.shell, chat.documents.open())
         shown = self._display(p, fmt)
         response = chat.send(p.text, on_text=shown, **gen)
         shown.finish(response, self.shell)

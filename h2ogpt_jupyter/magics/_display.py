@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from IPython.core.displaypub import DisplayPublisher
@@ -23,6 +25,32 @@ from h2ogpt_jupyter.models.response import Response, source_line, sources_markdo
 def show_markdown(text: str) -> None:
     """Display Markdown with its source as the plain-text fallback."""
     display({"text/markdown": text, "text/plain": text}, raw=True)
+
+
+@contextmanager
+def transient(shell: Any, text: str) -> Iterator[None]:
+    """A line saying what is happening while it happens ("Loading smollm2…"). In a notebook it
+    is gone when the work ends, done or failed, so an error stands alone and a result is not
+    preceded by a stale line; a terminal, which cannot take a line back, prints it once."""
+    if not can_update(shell):
+        print(text, flush=True)
+        yield
+        return
+    handle = display({"text/plain": text}, raw=True, display_id=True)
+    try:
+        yield
+    finally:
+        handle.update({"text/plain": ""}, raw=True)
+
+
+def embedder_ready(shell: Any, collection: Any) -> None:
+    """Wait for ``collection`` 's embedding model, saying so, if it is still loading (it starts
+    in the background when the collection opens): the first question or ingest of a kernel
+    otherwise sits silent for seconds."""
+    embedder = collection.embedder
+    if not getattr(embedder, "loaded", True):
+        with transient(shell, f"Loading the embedding model {embedder.model_id}…"):
+            embedder.load()
 
 
 def can_update(shell: Any) -> bool:

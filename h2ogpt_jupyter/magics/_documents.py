@@ -15,7 +15,7 @@ from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
 from h2ogpt_jupyter.options import INGEST
 
 from ._args import Parsed, checked
-from ._display import show_markdown
+from ._display import embedder_ready, show_markdown
 
 if TYPE_CHECKING:
     from ._commands import Commands
@@ -107,6 +107,7 @@ def ingest(cmds: Commands, p: Parsed, cell: str | None) -> None:
         raise H2OGPTError("what to ingest? e.g. %h2ogpt ingest reports/ notes.md")
     sizes = checked(INGEST, {k: p.options[k] for k in INGEST if k in p.options})
     collection = get_collection(_collection_name(p))
+    embedder_ready(cmds.shell, collection)
     report = collection.add(inputs, **sizes)
     display_markdown(report._repr_markdown_(), str(report))
     _publish(cmds, p, report)

@@ -158,6 +158,10 @@ class IngestPanel(Panel):
         self.update(busy=True, results=[], summary="", progress=_progress(0, total, items[0][0]))
         try:
             collection = get_collection(name)
+            if not collection.embedder.loaded:  # seconds on a kernel's first ingest: say so
+                what = f"loading the embedding model {collection.embedder.model_id}…"
+                self.update(progress=_progress(0, total, what))
+                collection.embedder.load()
             for done, (label, item) in enumerate(items):
                 self.update(progress=_progress(done, total, label))
                 try:

@@ -501,3 +501,19 @@ def test_userdata_can_be_made_read_only_for_users(
     assert [s["source"] for s in reader.sources()] == ["text:vpn"]
     personal = get_collection("MyData", embedder=tiny)  # personal collections stay writable
     assert personal.add(Text("mine", name="mine")).ok
+
+
+def test_opening_a_collection_starts_loading_its_model(tiny_embedder_dir: Path) -> None:
+    """The embedder loads in the background as soon as a collection opens, so the first
+    question or ingest does not wait for it from the start."""
+    import time
+
+    fresh = Embedder(tiny_embedder_dir, dtype="float32")  # not the shared, loaded one
+    assert not fresh.loaded
+    col = get_collection("Warm", embedder=fresh)
+    deadline = time.monotonic() + 60
+    while not fresh.loaded and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fresh.loaded
+    col.add(Text("Warm up.", name="w"))
+    assert [h.text for h in col.query("Warm up.", k=1)] == ["Warm up."]

@@ -174,3 +174,39 @@ def test_summarize_and_extract(t: Any, team: str) -> None:
 def test_mistakes_are_one_line(t: Any, capsys: Any, command: str, expected: str) -> None:
     t.run_cell(f"%h2ogpt {command}")
     assert expected in one_error(capsys)
+
+
+def shown_last(cap: Any) -> dict[str, str]:
+    """What each display says in the end, after its updates (the notebook's view)."""
+    final: dict[str, str] = {}
+    for output in cap.outputs:
+        key = (output.transient or {}).get("display_id") or str(id(output))
+        final[key] = output.data.get("text/plain", "")
+    return final
+
+
+def test_a_first_question_says_the_embedder_is_loading_then_says_no_more(
+    ip: Any, team: str, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    from h2ogpt_jupyter.documents import embeddings
+
+    with capture_output():
+        line(ip, f"load {tiny_model_dir} --as t --dtype float32")
+    monkeypatch.setattr(embeddings, "_cache", {})  # a fresh kernel: no model loaded yet
+    monkeypatch.setattr(embeddings.Embedder, "load_in_background", lambda self: None)
+    with capture_output() as cap:
+        line(ip, "ask --collection Team --max-new-tokens 3 What was the Q3 revenue?")
+    said = [o.data.get("text/plain", "") for o in cap.outputs]
+    assert any(text.startswith("Loading the embedding model ") for text in said), said
+    final = shown_last(cap)
+    assert not any("Loading" in text for text in final.values()), final
+    assert last(ip).sources  # the answer came, with its sources
+
+
+def test_a_failed_load_leaves_only_its_error(ip: Any, capsys: Any, tmp_path: Path) -> None:
+    with capture_output() as cap:
+        line(ip, f"load {tmp_path / 'no-such-model'}")
+    said = [o.data.get("text/plain", "") for o in cap.outputs]
+    assert any(text.startswith("Loading ") for text in said), said  # said while it tried
+    assert all(text == "" for text in shown_last(cap).values()), shown_last(cap)
+    assert cap.stderr.startswith("h2ogpt: ") and "no-such-model" in cap.stderr

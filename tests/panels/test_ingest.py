@@ -128,3 +128,20 @@ def test_browser_file_names_become_plain_file_names() -> None:
     assert safe_name("") == "upload" and safe_name("..") == "upload"
     assert safe_name(".env") == "upload.env"
     assert safe_name("a<b>|c?.md") == "a-b--c-.md"
+
+
+def test_the_first_upload_says_the_embedder_is_loading(
+    panel: IngestPanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from h2ogpt_jupyter.documents import Text, embeddings, get_collection
+
+    get_collection("Team").add(Text("Earlier.", name="earlier"))  # a collection from before
+    monkeypatch.setattr(embeddings, "_cache", {})  # a fresh kernel: no model loaded yet
+    monkeypatch.setattr(embeddings.Embedder, "load_in_background", lambda self: None)
+    front(panel, {"type": "upload", "names": ["budget.md"]}, [NOTES])
+    panel.wait()
+    shown = [p for _, p in updates(panel, "progress") if p.get("total") == 1]
+    assert shown[0]["done"] == 0 and shown[0]["current"] == "budget.md"
+    assert shown[1]["done"] == 0 and shown[1]["current"].startswith("loading the embedding model")
+    assert shown[-1] == {"done": 1, "total": 1, "current": ""}
+    assert by_source(panel)["budget.md"]["status"] == "added"
