@@ -79,6 +79,10 @@ def start(cmds: Commands, p: Parsed) -> None:
     model, label = lifecycle.what_to_serve(
         cmds.manager, None if requested is None else str(requested)
     )
+    shared = lifecycle.served_by_jupyter(model)
+    if shared is not None and not (set(p.options) - {"model", "out"}):
+        _use_jupyters(cmds, shared, label, out)
+        return
     port = lifecycle.pick_port(host, port)
     print(f"Starting a server for {label} (it loads the model in its own process)…", flush=True)
     server = lifecycle.start(
@@ -96,6 +100,22 @@ def start(cmds: Commands, p: Parsed) -> None:
         print(f"Note: it listens on {host} without an API key (--api-key K asks for one).")
 
 
+def _use_jupyters(cmds: Commands, info: dict[str, Any], label: str, out: str | None) -> None:
+    """The server Jupyter already runs serves this model: say where, load nothing again."""
+    if out is not None:
+        cmds.shell.user_ns[out] = info
+    proxied = proxied_url(info)
+    print(
+        f"Jupyter already serves {label} at {proxied or info['api_base']} (pid {info.get('pid')}):"
+        " using it, so the model is not loaded a second time."
+    )
+    if proxied:
+        print(
+            f"Clients use Jupyter's address with {proxied} and a Jupyter token as the API key;"
+            " any notebook can %h2ogpt load server."
+        )
+
+
 def status(cmds: Commands, p: Parsed) -> None:
     _check(p, {"out"}, "server status")
     rows = running_servers()
@@ -110,7 +130,7 @@ def status(cmds: Commands, p: Parsed) -> None:
             f"| {i.get('api_base')} | {', '.join(i.get('models') or [])} | {i.get('pid')} "
             f"| {lifecycle.uptime(i.get('started'))} "
             f"| {'required' if i.get('api_key_required') else 'no'} "
-            f"| {lifecycle.started_by(i.get('port'))} |"
+            f"| {lifecycle.started_by(i)} |"
         )
     show_markdown("\n".join(lines))
 

@@ -201,12 +201,29 @@ def find(port: int | None = None) -> dict[str, Any]:
     raise H2OGPTError(NO_SERVER)
 
 
-def started_by(port: Any) -> str:
-    """Who started the server on ``port``, as the status table says it."""
+def started_by(info: dict[str, Any]) -> str:
+    """Who started the server of runtime file ``info``, as the status table says it."""
     mine = ours()
-    if port not in mine:
-        return "-"
-    return "this kernel" + (" (kept)" if mine[port].keep else "")
+    port = info.get("port")
+    if port in mine:
+        return "this kernel" + (" (kept)" if mine[port].keep else "")
+    if info.get("root_path"):
+        return f"Jupyter, at {info['root_path']}/"
+    if info.get("parent_pid"):
+        return f"another kernel (pid {info['parent_pid']})"
+    return "a command (h2ogpt-jupyter serve)"
+
+
+def served_by_jupyter(model: str) -> dict[str, Any] | None:
+    """The server Jupyter runs for this user (its h2oGPT launcher, ``<base_url>/h2ogpt/``), if
+    it is running and serves ``model`` (a ``--model`` argument) under the same name: starting
+    another would load a second copy."""
+    arg = parse_model(model)
+    alias = arg.alias or arg.name
+    for info in running_servers():
+        if info.get("root_path") and alias in (info.get("models") or []):
+            return info
+    return None
 
 
 def uptime(started: Any) -> str:

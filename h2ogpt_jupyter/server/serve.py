@@ -175,6 +175,7 @@ def _announce(
         "api_key_required": bool(config.api_keys),
         "tls": url.startswith("https"),
         "root_path": config.root_path,
+        "parent_pid": result.get("parent_pid"),  # the kernel that started it, if one did
         "started": time.time(),
         "version": __version__,
     }
@@ -247,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uv_config)
     models = ", ".join(m.alias or m.name for m in config.models)
     print(f"h2ogpt server: loading {models}; listening on {url}", file=sys.stderr, flush=True)
-    result: dict[str, Any] = {"code": 0}
+    result: dict[str, Any] = {"code": 0, "parent_pid": args.parent_pid}
     watcher = threading.Thread(
         target=_announce,
         args=(server, app.state.h2ogpt, config, url, result),

@@ -251,3 +251,50 @@ def test_a_server_behind_jupyters_proxy_with_its_token(
             f"{srv.api_base}\nThrough Jupyter: /user/alice/proxy/{srv.port}/v1 "
             "(on this Jupyter server's address)\n"
         )
+
+
+def test_server_start_uses_the_server_jupyter_runs(
+    t: Any, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    """With Jupyter already serving the model at <base_url>/h2ogpt/, `server start` says so
+    and loads no second copy; `server status` says who started it."""
+    import os
+    import time
+
+    import httpx
+
+    from h2ogpt_jupyter.server import proxy
+    from h2ogpt_jupyter.server.runtime import running_servers
+    from tests.support.jupyter_server import jupyter_server
+
+    env = {
+        proxy.MODEL_ENV: f"t={tiny_model_dir}?dtype=float32",
+        "H2OGPT_DATA_DIR": os.environ["H2OGPT_DATA_DIR"],  # the kernel's: it finds the server
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    with jupyter_server(tmp_path / "jupyter", base_url="/user/alice/", env=env) as jupyter:
+        deadline = time.monotonic() + 120
+        health = f"{jupyter.url}h2ogpt/health"
+        while httpx.get(health, headers=jupyter.headers, timeout=60).status_code != 200:
+            assert time.monotonic() < deadline, jupyter.log_tail()
+            time.sleep(0.3)
+        monkeypatch.setenv("JPY_PARENT_PID", "1")  # this kernel runs under that Jupyter
+        (running,) = running_servers()
+        capsys.readouterr()
+        line(t, "server start -o shared")
+        out = capsys.readouterr().out
+        assert out.startswith(
+            f"Jupyter already serves 't' at /user/alice/h2ogpt/v1 (pid {running['pid']}): using it"
+        ), out
+        assert [i["pid"] for i in running_servers()] == [running["pid"]]  # no second server
+        assert lifecycle.ours() == {} and t.user_ns["shared"]["pid"] == running["pid"]
+        with capture_output() as cap:
+            line(t, "server status")
+        table = cap.outputs[-1].data["text/markdown"]
+        assert "| Jupyter, at /user/alice/h2ogpt/ |" in table
+        # asked for a server of its own (a port, a key), the kernel still gets one
+        line(t, "server start --port 0")
+        assert "Starting a server for 't'" in capsys.readouterr().out
+        assert len(running_servers()) == 2 and len(lifecycle.ours()) == 1
+        lifecycle.stop()

@@ -41,7 +41,7 @@ def test_start_find_use_and_stop(manager: Any, tiny_model_dir: Path) -> None:
     try:
         found = lifecycle.find()
         assert found["port"] == server.port and found["models"] == ["tiny"]
-        assert found["api_key_required"] and lifecycle.started_by(server.port) == "this kernel"
+        assert found["api_key_required"] and lifecycle.started_by(found) == "this kernel"
         with pytest.raises(H2OGPTError, match=f"port {server.port} on 127.0.0.1 is in use"):
             lifecycle.pick_port("127.0.0.1", server.port)
         key = lifecycle.client_key(found, None)  # the key it was started with, remembered
