@@ -68,10 +68,10 @@ test: setup lint
 	$(BIN)/python -m pytest tests --nbval-lax notebooks
 
 # The unit tests alone: no packaged-model integration tests, no browser, no notebooks; two
-# workers, each taking whole test files (so a file's servers start once).
+# workers that take each other's remaining tests when idle (2:49 here, 3:23 by whole files).
 test-fast: setup
 	H2OGPT_SKIP_BROWSER_TESTS=1 $(BIN)/python -m pytest tests -m "not integration" \
-		-n 2 --dist loadfile
+		-n 2 --dist worksteal
 
 bench: setup
 	$(BIN)/python bench/load_ext.py
