@@ -57,7 +57,10 @@ export function connection(base, model, facts) {
   const python = [
     "from openai import OpenAI",
     "",
-    `client = OpenAI(base_url=${JSON.stringify(base)}, api_key=${JSON.stringify(key)})`,
+    "client = OpenAI(",
+    `    base_url=${JSON.stringify(base)},`,
+    `    api_key=${JSON.stringify(key)},`,
+    ")",
     "stream = client.chat.completions.create(",
     `    model=${JSON.stringify(model)},`,
     '    messages=[{"role": "user", "content": "Hello"}],',
