@@ -53,6 +53,26 @@ for (const panel of Object.keys(panels())) {
   });
 }
 
+for (const panel of Object.keys(panels())) {
+  for (const event of ["comm_live_update", "comm:close"]) {
+    test(`the ${panel} panel says so when its kernel is gone (${event}) and takes no input`, async () => {
+      const view = mount(await loadPanel(panel), {});
+      runFrames();
+      const fields = () => [...view.el.querySelectorAll("button, input, textarea, select")];
+      assert.ok(fields().some((f) => !f.disabled), "live before");
+      view.model.fire(event);
+      view.model.fire(event); // told twice, said once
+      const notes = view.el.querySelectorAll(".h2o-gone-note");
+      assert.equal(notes.length, 1);
+      assert.match(notes[0].textContent, /kernel restarted or stopped: run this cell again/);
+      assert.deepEqual(fields().filter((f) => !f.disabled), []);
+      // (that a click then sends nothing is for a real browser: tests/panels/browser)
+      view.cleanup();
+      assert.equal(view.model.listening(), 0);
+    });
+  }
+}
+
 // --- ingest ---------------------------------------------------------------------------------
 const ingest = await loadPanel("ingest");
 

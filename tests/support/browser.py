@@ -408,6 +408,15 @@ def run_all_cells(page: Any) -> None:
     accept_kernel_dialog(page)
 
 
+def restart_kernel(page: Any) -> None:
+    """Kernel > Restart Kernel…, confirmed (the same in JupyterLab and Notebook 7)."""
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Restart Kernel…")).first.click()
+    page.locator(".jp-Dialog").filter(has_text="Restart Kernel?").locator(
+        "button.jp-mod-accept"
+    ).click()
+
+
 # Records, in the page, the length of the text in ``selector`` (last match under ``root``)
 # each time the DOM under ``root`` changes: how the answer grows, as the browser showed it,
 # however fast tokens arrive and whatever the test process is doing meanwhile.

@@ -161,6 +161,7 @@ function h2oSavedChats(model) {
  */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
+  const dropGone = h2oWhenKernelGone(model, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const [settings, dropSettings] = h2oSettingsView(model);
@@ -303,6 +304,7 @@ function render({ model, el }) {
   drawMessages();
   return () => {
     dropKeys();
+    dropGone();
     events.forEach(([event, fn]) => model.off(event, fn));
     dropErrors();
     dropStatus();

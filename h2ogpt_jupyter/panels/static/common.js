@@ -23,12 +23,17 @@
 /**
  * A model event: a synced trait changed, or a custom message arrived.
  * @template S
- * @typedef {`change:${keyof S & string}` | "msg:custom"} H2oEvent
+ * @typedef {`change:${keyof S & string}` | "msg:custom" | H2oCommEvent} H2oEvent
  */
 /**
  * @template {string} E
  * @template M
  * @typedef {E extends "msg:custom" ? (msg: M) => void : () => void} H2oListener
+ */
+/**
+ * The widget model's own news of its kernel link: `comm_live_update` when the widget manager
+ * drops the link (the kernel restarts or dies), `comm:close` when the kernel closes it.
+ * @typedef {"comm_live_update" | "comm:close"} H2oCommEvent
  */
 /** @typedef {{type: string}} H2oMessage */
 /**
@@ -285,4 +290,44 @@ function h2oOwnKeys(el) {
   };
   el.addEventListener("keydown", keep);
   return () => el.removeEventListener("keydown", keep);
+}
+
+const H2O_KERNEL_GONE = "The kernel restarted or stopped: run this cell again to use the panel.";
+
+/**
+ * When the panel's kernel is gone (restarted, shut down), the panel says so and takes no more
+ * input: its fields and buttons are disabled, one line on top tells what to do. Otherwise it
+ * would look alive while Send does nothing and typed text piles up.
+ * @param {{on(event: H2oCommEvent, fn: () => void): void, off(event: H2oCommEvent, fn: () => void): void}} model
+ * @param {HTMLElement} el
+ * @returns {H2oCleanup}
+ */
+function h2oWhenKernelGone(model, el) {
+  let isGone = false;
+  const gone = () => {
+    const panel = el.querySelector(".h2o-panel");
+    if (isGone || !panel) return;
+    isGone = true;
+    panel.classList.add("h2o-gone");
+    for (const field of panel.querySelectorAll("button, input, textarea, select")) {
+      /** @type {HTMLButtonElement} */ (field).disabled = true;
+    }
+    panel.prepend(h2oEl("div", { class: "h2o-gone-note", role: "status" }, H2O_KERNEL_GONE));
+  };
+  // Whatever still reaches the panel (a drop, a key) stops before any handler can send.
+  /** @param {Event} event */
+  const refuse = (event) => {
+    if (!isGone) return;
+    event.stopPropagation();
+    event.preventDefault();
+  };
+  const inputs = ["click", "keydown", "change", "input", "drop", "submit"];
+  for (const name of inputs) el.addEventListener(name, refuse, true);
+  /** @type {H2oCommEvent[]} */
+  const events = ["comm_live_update", "comm:close"];
+  for (const event of events) model.on(event, gone);
+  return () => {
+    events.forEach((event) => model.off(event, gone));
+    inputs.forEach((name) => el.removeEventListener(name, refuse, true));
+  };
 }

@@ -132,6 +132,7 @@ function h2oBodyScroll(oldColumn) {
  */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
+  const dropGone = h2oWhenKernelGone(model, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const prompt = h2oEl("textarea", { class: "h2o-input", rows: 2, placeholder: "One prompt for every column (Enter to run)" });
@@ -216,6 +217,7 @@ function render({ model, el }) {
   drawBusy();
   return () => {
     dropKeys();
+    dropGone();
     events.forEach(([event, fn]) => model.off(event, fn));
     dropErrors();
     dropStatus();

@@ -29,6 +29,7 @@ const H2O_NEW = "\u0000new"; // the select's "New collection…" entry
  */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
+  const dropGone = h2oWhenKernelGone(model, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
 
@@ -182,6 +183,7 @@ function render({ model, el }) {
   drawSources();
   return () => {
     dropKeys();
+    dropGone();
     events.forEach(([event, fn]) => model.off(event, fn));
     dropErrors();
     dropStatus();

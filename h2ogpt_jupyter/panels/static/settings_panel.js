@@ -7,6 +7,7 @@
  */
 function render({ model, el }) {
   const dropKeys = h2oOwnKeys(el);
+  const dropGone = h2oWhenKernelGone(model, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const [settings, dropSettings] = h2oSettingsView(model);
@@ -25,6 +26,7 @@ function render({ model, el }) {
   );
   return () => {
     dropKeys();
+    dropGone();
     dropErrors();
     dropStatus();
     dropSettings();

@@ -33,6 +33,7 @@ from tests.support.browser import (
     record_lengths,
     recorded,
     recorded_lengths,
+    restart_kernel,
     run_all_cells,
     stop_all,
     wait_for_kernel,
@@ -303,3 +304,35 @@ def test_notebook7_chat_renders_and_streams(
         expect(chat.get_by_role("button", name="Send", exact=True)).to_be_visible()
         expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(front.cells)
         chat.screenshot(path=output_dir / "nb7-03-answered.png")
+
+
+@pytest.mark.parametrize("name", ["lab", "nb7"])
+def test_panels_say_when_their_kernel_restarted(
+    front_ends: dict[str, FrontEnd], output_dir: Path, name: str
+) -> None:
+    """After a kernel restart no panel looks alive: each says to run its cell again, its
+    fields are disabled, and a message typed into the chat goes nowhere."""
+    from playwright.sync_api import expect
+
+    front = front_ends[name]
+    with recorded(front, output_dir) as page:
+        chat = page.locator(".h2o-panel.h2o-chat").first
+        expect(chat).to_be_visible(timeout=RENDER_TIMEOUT)
+        expect(chat.locator(".h2o-gone-note")).to_have_count(0)
+        restart_kernel(page)
+        panels = page.locator(".h2o-panel")
+        for i in range(panels.count()):
+            note = panels.nth(i).locator(".h2o-gone-note")
+            expect(note).to_have_text(
+                "The kernel restarted or stopped: run this cell again to use the panel.",
+                timeout=RENDER_TIMEOUT,
+            )
+        box = chat.locator("textarea.h2o-input")
+        expect(box).to_be_disabled()
+        expect(chat.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+        messages = chat.locator(".h2o-msg").count()
+        box.dispatch_event("keydown", {"key": "Enter"})
+        page.wait_for_timeout(500)
+        assert chat.locator(".h2o-msg").count() == messages
+        chat.scroll_into_view_if_needed()
+        chat.screenshot(path=output_dir / f"{name}-08-kernel-gone.png")
