@@ -110,10 +110,7 @@ def _use_jupyters(cmds: Commands, info: dict[str, Any], label: str, out: str | N
         " using it, so the model is not loaded a second time."
     )
     if proxied:
-        print(
-            f"Clients use Jupyter's address with {proxied} and a Jupyter token as the API key;"
-            " any notebook can %h2ogpt load server."
-        )
+        print(f"Clients use Jupyter's address with {proxied} and a Jupyter token as the API key.")
 
 
 def status(cmds: Commands, p: Parsed) -> None:
