@@ -32,6 +32,7 @@ from .proxy import NAME, setup_h2ogpt
 
 API_PATHS = re.compile(r"^(v1(/.*)?|health|metrics|openapi\.json)$")
 STREAM_ACCEPT = "text/event-stream"
+NO_TOKEN = "Jupyter's token is missing or wrong"
 
 
 def _phrase(status: int) -> str:
@@ -71,13 +72,13 @@ def streaming_handler(environ: dict[str, str] | None = None) -> tuple[type, dict
             except web.HTTPError as error:
                 # web.authenticated refuses a POST with 403; an API client is told why
                 if error.status_code == 403 and not self.current_user and self._is_api():
-                    raise web.HTTPError(401, "Jupyter's token is missing or wrong") from None
+                    raise web.HTTPError(401, NO_TOKEN) from None
                 raise
 
         def get_login_url(self) -> str:
             # web.authenticated sends a GET to the login page: an API client gets 401 instead
             if self._is_api():
-                raise web.HTTPError(401, "Jupyter's token is missing or wrong")
+                raise web.HTTPError(401, NO_TOKEN)
             return str(super().get_login_url())
 
         def write_error(self, status_code: int, **kw: Any) -> None:
