@@ -15,10 +15,13 @@ from typing import Any
 
 from h2ogpt_jupyter.options import DOCUMENTS, GENERATION, INGEST, LOAD, flag
 
+from ._args import FLAGS
+
 HOOK = "complete_command"
 KEYS = ("%h2ogpt", "%%h2ogpt")
 FORMATS = ("markdown", "text", "code")
-_EXTRA_OPTIONS = ("as", "all", "keep", "new", "no_stream", "out", "format", "model", "name")
+# Options the magics take beyond the tables and their switches (FLAGS).
+_VALUE_OPTIONS = ("as", "out", "format", "model", "name")
 
 
 def _aliases() -> list[str]:
@@ -51,7 +54,7 @@ def _backends() -> list[str]:
 
 def option_names() -> list[str]:
     """Every ``--option`` the magics take."""
-    names = {*GENERATION, *LOAD, *DOCUMENTS, *INGEST, *_EXTRA_OPTIONS}
+    names = {*GENERATION, *LOAD, *DOCUMENTS, *INGEST, *FLAGS, *_VALUE_OPTIONS}
     return sorted(flag(n) for n in names)
 
 
