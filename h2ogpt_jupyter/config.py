@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +104,24 @@ def configure(parent: Any = None) -> H2OGPT:
         print(f"h2ogpt: config ignored: {exc}", file=sys.stderr)
         _settings = H2OGPT()
     return _settings
+
+
+# --- one load of weights at a time -----------------------------------------------------------
+_WEIGHTS = threading.RLock()
+
+
+@contextmanager
+def loading_weights() -> Iterator[None]:
+    """Hold this while building or loading a torch model in this process.
+
+    transformers' ``from_pretrained`` swaps torch's init functions, ``init_weights`` and
+    ``tie_weights`` for no-ops process-wide, and puts back what it found when it ends. Two
+    loads at once on two threads (a model, the embedder, a score model) leave models untied,
+    uninitialised or on the meta device, and can leave the no-ops in place for the rest of the
+    process. Re-entrant: a load may convert a GGUF or add an adapter inside it.
+    """
+    with _WEIGHTS:
+        yield
 
 
 # --- nothing leaves the machine ---------------------------------------------------------------

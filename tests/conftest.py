@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from h2ogpt_jupyter.config import loading_weights
 from tests.support.models import build_tiny_embedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,7 +78,8 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_tokenizer_d
         tie_word_embeddings=True,
     )
     torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
+    with loading_weights():
+        model = LlamaForCausalLM(config)
     folder = tmp_path_factory.mktemp("tiny-llama")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

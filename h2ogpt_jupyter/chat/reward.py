@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from h2ogpt_jupyter.config import loading_weights
 from h2ogpt_jupyter.errors import H2OGPTError
 
 MAX_TOKENS = 512  # question + answer beyond this are truncated, as the models were trained
@@ -35,10 +36,13 @@ class RewardModel:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self.path), local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(self.path), local_files_only=True
-            )
+            with loading_weights():
+                self._tokenizer = AutoTokenizer.from_pretrained(
+                    str(self.path), local_files_only=True
+                )
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    str(self.path), local_files_only=True
+                )
         except (OSError, ValueError) as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise H2OGPTError(f"cannot load score model {self.path}: {reason}") from None

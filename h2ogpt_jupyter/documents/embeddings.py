@@ -156,7 +156,7 @@ class Embedder:
     ``embed`` returns an ``(n, dim)`` float32 array of unit vectors; ``model_id`` and ``dim``
     are what a collection records. Loading is deferred so that opening a collection to list
     its sources never imports torch in the caller's thread (a collection, once opened, starts
-    loading it in the background: :meth:`load_in_background`).
+    importing what it needs in the background: :meth:`prepare_in_background`).
     """
 
     def __init__(
@@ -201,20 +201,23 @@ class Embedder:
     def loaded(self) -> bool:
         return self._model is not None
 
-    def load_in_background(self) -> None:
-        """Start loading the model on a thread of its own, so the first question or ingest
-        does not wait the whole load (seconds, torch included). A failure there is left for
-        the first use to report."""
+    def prepare_in_background(self) -> None:
+        """Import torch and sentence-transformers on a thread of their own, so the first
+        question or ingest waits for the weights alone (half a second for MiniLM, against
+        five for the imports). The weights are not loaded there: transformers' loading
+        patches torch for the whole process while it runs (see ``config.loading_weights``),
+        and the user's own loading in the next cell must never meet ours. A failure is left
+        for the first use to report."""
         if self._model is not None or self._loader is not None:
             return
 
-        def load() -> None:
+        def prepare() -> None:
             try:
-                self.load()
-            except Exception:  # the next use loads again, and reports what went wrong
-                log.debug("background load of %s failed", self.model_id, exc_info=True)
+                _import_sentence_transformers()
+            except Exception:  # the first use imports again, and reports what went wrong
+                log.debug("importing sentence-transformers failed", exc_info=True)
 
-        self._loader = threading.Thread(target=load, name=f"embedder {self.model_id}", daemon=True)
+        self._loader = threading.Thread(target=prepare, name="embedder imports", daemon=True)
         self._loader.start()
 
     @property
@@ -225,22 +228,11 @@ class Embedder:
         return self._dim
 
     def _load(self) -> Any:
-        from h2ogpt_jupyter.config import go_offline
-
-        go_offline()
-        import logging
-
         import torch
 
-        # sentence-transformers imports peft, which imports bitsandbytes, which warns about
-        # missing 4-bit CPU kernels on bf16 CPUs: irrelevant to embeddings, so not shown here.
-        quiet = logging.getLogger("bitsandbytes")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)
-        try:
-            from sentence_transformers import SentenceTransformer
-        finally:
-            quiet.setLevel(level)
+        from h2ogpt_jupyter.config import loading_weights
+
+        SentenceTransformer = _import_sentence_transformers()
         from transformers.utils import logging as hf_logging
 
         bars = hf_logging.is_progress_bar_enabled()
@@ -248,9 +240,10 @@ class Embedder:
         # See the module docstring: in half precision eager attention is the faster one here.
         options = {"attn_implementation": "eager"} if self.dtype != "float32" else {}
         try:
-            model = SentenceTransformer(
-                str(self.path), device=self.device, local_files_only=True, model_kwargs=options
-            )
+            with loading_weights():
+                model = SentenceTransformer(
+                    str(self.path), device=self.device, local_files_only=True, model_kwargs=options
+                )
         except Exception as exc:
             raise H2OGPTError(f"could not load embedding model {self.path}: {exc}") from exc
         finally:
@@ -314,6 +307,25 @@ class Embedder:
         """Plain lists, for code that wants a callable embedding function."""
         rows: list[list[float]] = self.embed(texts).tolist()
         return rows
+
+
+def _import_sentence_transformers() -> Any:
+    """``SentenceTransformer``, imported with the hub kept offline and bitsandbytes quiet.
+
+    sentence-transformers imports peft, which imports bitsandbytes, which warns about missing
+    4-bit CPU kernels on bf16 CPUs: irrelevant to embeddings, so not shown.
+    """
+    from h2ogpt_jupyter.config import go_offline
+
+    go_offline()
+    quiet = logging.getLogger("bitsandbytes")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        from sentence_transformers import SentenceTransformer
+    finally:
+        quiet.setLevel(level)
+    return SentenceTransformer
 
 
 @contextmanager

@@ -123,9 +123,9 @@ class Collection:
         if embedder is None:
             embedder = get_embedder(resolve_model_path(hf_embedding_model))
         self.embedder = embedder
-        preload = getattr(embedder, "load_in_background", None)
+        preload = getattr(embedder, "prepare_in_background", None)
         if preload is not None:
-            preload()  # a collection opened is about to be used: its model loads meanwhile
+            preload()  # a collection opened is about to be used: its imports run meanwhile
         self._ef.model_path, self._ef.model_id = str(embedder.path), embedder.model_id
         self._chunks: Any = found
         if found is None:

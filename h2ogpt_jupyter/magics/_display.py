@@ -44,9 +44,8 @@ def transient(shell: Any, text: str) -> Iterator[None]:
 
 
 def embedder_ready(shell: Any, collection: Any) -> None:
-    """Wait for ``collection`` 's embedding model, saying so, if it is still loading (it starts
-    in the background when the collection opens): the first question or ingest of a kernel
-    otherwise sits silent for seconds."""
+    """Load ``collection`` 's embedding model, saying so, if it is not loaded yet: the first
+    question or ingest of a kernel otherwise sits silent while it loads."""
     embedder = collection.embedder
     if not getattr(embedder, "loaded", True):
         with transient(shell, f"Loading the embedding model {embedder.model_id}…"):

@@ -193,7 +193,6 @@ def test_a_first_question_says_the_embedder_is_loading_then_says_no_more(
     with capture_output():
         line(ip, f"load {tiny_model_dir} --as t --dtype float32")
     monkeypatch.setattr(embeddings, "_cache", {})  # a fresh kernel: no model loaded yet
-    monkeypatch.setattr(embeddings.Embedder, "load_in_background", lambda self: None)
     with capture_output() as cap:
         line(ip, "ask --collection Team --max-new-tokens 3 What was the Q3 revenue?")
     said = [o.data.get("text/plain", "") for o in cap.outputs]

@@ -137,7 +137,6 @@ def test_the_first_upload_says_the_embedder_is_loading(
 
     get_collection("Team").add(Text("Earlier.", name="earlier"))  # a collection from before
     monkeypatch.setattr(embeddings, "_cache", {})  # a fresh kernel: no model loaded yet
-    monkeypatch.setattr(embeddings.Embedder, "load_in_background", lambda self: None)
     front(panel, {"type": "upload", "names": ["budget.md"]}, [NOTES])
     panel.wait()
     shown = [p for _, p in updates(panel, "progress") if p.get("total") == 1]

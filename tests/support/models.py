@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from h2ogpt_jupyter.config import loading_weights
 
+
+@loading_weights()  # as every load in the package: never beside another
 def build_tiny_embedder(folder: Path, seed: int) -> Path:
     """A random 2-layer BERT with MiniLM's vocabulary, saved as a sentence-transformers folder."""
     import torch
@@ -35,6 +38,7 @@ def build_tiny_embedder(folder: Path, seed: int) -> Path:
     return out
 
 
+@loading_weights()
 def build_talking_llama(tiny_dir: Path, folder: Path) -> Path:
     """The tiny random Llama made to say visible words: the embedding rows of tokens that
     decode to blank text (and of special tokens) are zeroed, so their logits are 0 and greedy
@@ -53,6 +57,7 @@ def build_talking_llama(tiny_dir: Path, folder: Path) -> Path:
     return folder
 
 
+@loading_weights()
 def greedy_text(
     model_dir: Path, prompt: str, max_new_tokens: int, repetition_penalty: float
 ) -> str:

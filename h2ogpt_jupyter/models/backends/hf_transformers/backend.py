@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from h2ogpt_jupyter.config import go_offline
+from h2ogpt_jupyter.config import go_offline, loading_weights
 
 go_offline()
 
@@ -75,31 +75,32 @@ class TransformersBackend(Backend):
         self.device = self._device()
         dtype = self._dtype()
         self.dtype = str(dtype).removeprefix("torch.")
-        source = self._source(spec, dtype)
-        local_only = not options.allow_download
-        common: dict[str, Any] = {
-            "trust_remote_code": options.trust_remote_code,
-            "local_files_only": local_only,
-        }
-        # Typed loosely: transformers' stubs cannot say which model class a name gives.
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(source, **common)
-        if options.chat_template:
-            self.tokenizer.chat_template = options.chat_template
-        config = AutoConfig.from_pretrained(source, **common)
-        if options.rope_scaling:
-            apply_rope_scaling(config, options.rope_scaling)
-        kwargs: dict[str, Any] = {"config": config, "dtype": dtype, **common}
-        quantization = self._bnb_config(dtype)
-        if quantization is not None:
-            kwargs["quantization_config"] = quantization
-        if self.device != "cpu":
-            kwargs["device_map"] = {"": self.device}
-        with quiet_progress():
-            self.model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
-        if lora is not None:
-            self.model = with_lora(self.model, lora)
-        self.model.eval()
-        use_rows_first(self.model)  # batches of a few rows, fast on a CPU (see the module)
+        with loading_weights():  # never beside another load: see loading_weights
+            source = self._source(spec, dtype)
+            local_only = not options.allow_download
+            common: dict[str, Any] = {
+                "trust_remote_code": options.trust_remote_code,
+                "local_files_only": local_only,
+            }
+            # Typed loosely: transformers' stubs cannot say which model class a name gives.
+            self.tokenizer: Any = AutoTokenizer.from_pretrained(source, **common)
+            if options.chat_template:
+                self.tokenizer.chat_template = options.chat_template
+            config = AutoConfig.from_pretrained(source, **common)
+            if options.rope_scaling:
+                apply_rope_scaling(config, options.rope_scaling)
+            kwargs: dict[str, Any] = {"config": config, "dtype": dtype, **common}
+            quantization = self._bnb_config(dtype)
+            if quantization is not None:
+                kwargs["quantization_config"] = quantization
+            if self.device != "cpu":
+                kwargs["device_map"] = {"": self.device}
+            with quiet_progress():
+                self.model: Any = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+            if lora is not None:
+                self.model = with_lora(self.model, lora)
+            self.model.eval()
+            use_rows_first(self.model)  # batches of a few rows, fast on a CPU (see the module)
         self.context_length = self._context_length(config)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from h2ogpt_jupyter.config import loading_weights
+
 
 def cache_root() -> Path:
     base = os.environ.get("H2OGPT_CACHE_DIR")
@@ -41,8 +43,9 @@ def convert(gguf_path: Path, target: Path, dtype: Any) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_path.parent), gguf_path.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
+    with loading_weights():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        model: Any = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
     # A GGUF-loaded model remembers its quantizer and refuses to serialize; the weights are
     # already dequantized, so the copy is an ordinary checkpoint.
     model.hf_quantizer = None

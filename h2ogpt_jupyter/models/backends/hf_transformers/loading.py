@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from h2ogpt_jupyter.config import loading_weights
 from h2ogpt_jupyter.errors import BackendUnavailableError, InvalidOptionError
 
 
@@ -88,7 +89,8 @@ def with_lora(model: Any, folder: Path) -> Any:
     except ImportError:
         raise BackendUnavailableError("lora_weights needs the 'peft' package") from None
     try:
-        return PeftModel.from_pretrained(model, str(folder))
+        with loading_weights():
+            return PeftModel.from_pretrained(model, str(folder))
     except (ValueError, RuntimeError, OSError, KeyError, TypeError) as exc:
         # e.g. an adapter trained for another model: shapes or module names do not match.
         # torch puts the useful part ("size mismatch for ...") on the second line.
