@@ -170,7 +170,7 @@ def sources_text(hits: Sequence[Hit]) -> str:
     """The retrieved chunks themselves as the answer (``RelSources``/``TopKSources``)."""
     if not hits:
         return "No matching documents."
-    from h2ogpt_jupyter.models.response import source_line
+    from h2ogpt_jupyter.models.citations import source_line
 
     blocks = []
     for i, hit in enumerate(hits, 1):

@@ -19,7 +19,8 @@ from typing import Any
 from IPython.core.displaypub import DisplayPublisher
 from IPython.display import display
 
-from h2ogpt_jupyter.models.response import Response, source_line, sources_markdown
+from h2ogpt_jupyter.models.citations import sources_markdown, sources_text
+from h2ogpt_jupyter.models.response import Response
 
 
 def show_markdown(text: str) -> None:
@@ -84,10 +85,10 @@ class StreamDisplay:
             sys.stdout.write(delta)
             sys.stdout.flush()
 
-    def _show(self, text: str) -> None:
+    def _show(self, text: str, plain: str | None = None) -> None:
         if self.fmt == "code" and "```" not in text:
             text = f"```\n{text.strip()}\n```"  # an answer that is all code shows as code
-        bundle = {"text/markdown": text, "text/plain": text}
+        bundle = {"text/markdown": text, "text/plain": text if plain is None else plain}
         if self._handle is None:
             self._handle = display(bundle, raw=True, display_id=True)
         else:
@@ -101,17 +102,18 @@ class StreamDisplay:
         if self.fmt == "code":
             self._show(response.text + note)
         elif self.fmt == "markdown":
-            listed = sources_markdown(sources).rstrip()
-            self._show(response.text + note + (f"\n\n{listed}" if listed else ""))
+            listed, lines = sources_markdown(sources).rstrip(), sources_text(sources)
+            self._show(
+                response.text + note + (f"\n\n{listed}" if listed else ""),
+                response.text + note + (f"\n\n{lines}" if lines else ""),
+            )
         else:
             if not self.live or not self.text:
                 sys.stdout.write(response.text)
             elif self.text != response.text:  # cleaning changed it: show the final text
                 sys.stdout.write("\n" + response.text)
             sys.stdout.write(note.replace("*", "") + "\n")
-            if sources:
-                lines = (f"  {i}. {source_line(s)}" for i, s in enumerate(sources, 1))
-                sys.stdout.write("Sources:\n" + "\n".join(lines) + "\n")
+            sys.stdout.write(sources_text(sources))
             sys.stdout.flush()
         if self.fmt == "code" and shell is not None:
             shell.set_next_input(extract_code(response.text), replace=False)

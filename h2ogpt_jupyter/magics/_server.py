@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
-from h2ogpt_jupyter.server import lifecycle
+from h2ogpt_jupyter.host import JupyterHost, this_jupyter
+from h2ogpt_jupyter.server import lifecycle, via_jupyter
 from h2ogpt_jupyter.server.config import DEFAULT_HOST
 from h2ogpt_jupyter.server.runtime import proxied_url, running_servers
 
 from ._args import Parsed
-from ._display import show_markdown
+from ._display import show_markdown, transient
 
 if TYPE_CHECKING:
     from ._commands import Commands
@@ -104,12 +105,15 @@ def _use_jupyters(cmds: Commands, info: dict[str, Any], label: str, out: str | N
     """The server Jupyter already runs serves this model: say where, load nothing again."""
     if out is not None:
         cmds.shell.user_ns[out] = info
-    proxied = proxied_url(info)
+    host = this_jupyter()
+    proxied = via_jupyter.api_base(host, info) if host else proxied_url(info)
     print(
         f"Jupyter already serves {label} at {proxied or info['api_base']} (pid {info.get('pid')}):"
         " using it, so the model is not loaded a second time."
     )
-    if proxied:
+    if host:
+        print("Clients send a Jupyter token as the API key; %h2ogpt load server uses it here.")
+    elif proxied:
         print(f"Clients use Jupyter's address with {proxied} and a Jupyter token as the API key.")
 
 
@@ -150,17 +154,40 @@ def stop(cmds: Commands, p: Parsed) -> None:
             print(f"Stopped the server at {where} (pid {pid}).")
 
 
+def _server_to_use(port: int | None, host: JupyterHost | None) -> dict[str, Any] | None:
+    """The runtime file of the server ``load server`` talks to; None for the one Jupyter
+    would start (nothing runs, but this kernel's Jupyter has the route)."""
+    if port is not None or host is None:
+        return lifecycle.find(port)
+    try:
+        return lifecycle.find()
+    except H2OGPTError:
+        return None
+
+
 def _load_server(cmds: Commands, p: Parsed, name: str) -> None:
     _check(p, {"as", "port", "api_key", "max_seq_len"}, f"load {name}")
-    info = lifecycle.find(_port(p.options.get("port")))
-    served = list(info.get("models") or [])
+    host = this_jupyter()
+    info = _server_to_use(_port(p.options.get("port")), host)
     model = name.partition(":")[2].strip()
+    if host is not None and (info is None or info.get("root_path")):
+        base, key = via_jupyter.api_base(host, info), None
+        if host.token:
+            from h2ogpt_jupyter.models.backends.names import remember_token
+
+            remember_token(base, host.token)
+        doing = "Starting" if info is None else "Waiting for"
+        with transient(cmds.shell, f"{doing} Jupyter's h2oGPT server (it loads its model)…"):
+            served = via_jupyter.wait_until_ready(base, host)
+        where = f"Jupyter's server at {base}"
+        default = served[0] if served else None
+    else:
+        assert info is not None
+        base, served = str(info["api_base"]), list(info.get("models") or [])
+        key = lifecycle.client_key(info, _text(p, "api_key"))
+        where, default = f"the server at {base}", info.get("default_model")
     if model and model not in served:
-        raise H2OGPTError(
-            f"the server at {info['api_base']} serves {', '.join(served) or 'nothing'}, "
-            f"not '{model}'"
-        )
-    key = lifecycle.client_key(info, _text(p, "api_key"))
+        raise H2OGPTError(f"{where} serves {', '.join(served) or 'nothing'}, not '{model}'")
     alias = p.options.get("as") or (
         "server-" + re.sub(r"[^\w.-]+", "-", model) if model else "server"
     )
@@ -169,8 +196,8 @@ def _load_server(cmds: Commands, p: Parsed, name: str) -> None:
         options["base_model"] = model
     if "max_seq_len" in p.options:
         options["max_seq_len"] = p.options["max_seq_len"]
-    print(f"Using the server at {info['api_base']} ({model or info.get('default_model')}).")
-    cmds._load(info["api_base"], str(alias), **options)
+    print(f"Using {where} ({model or default}).")
+    cmds._load(base, str(alias), **options)
 
 
 def load(cmds: Commands, p: Parsed, cell: str | None = None) -> None:

@@ -11,10 +11,11 @@ imports torch or llama.cpp until a model loads.
 
 from __future__ import annotations
 
+from .citations import source_line, sources_markdown
 from .generation import Generation
 from .manager import TEMPLATE, LoadedModel, ModelManager, get_manager
 from .params import GenerationParams
-from .response import Response, Usage, source_line, sources_markdown
+from .response import Response, Usage
 from .sysinfo import system_info
 
 __all__ = [

@@ -6,6 +6,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from .citations import sources_markdown
+
 
 @dataclass
 class Usage:
@@ -91,50 +93,3 @@ class Response:
             "sources": [s.to_dict() for s in self.sources],
             "parts": self.parts,
         }
-
-
-def _link(source: str) -> str:
-    """URLs become links; paths stay code, since a notebook cannot open an absolute path."""
-    if source.startswith(("http://", "https://")):
-        return f"[{source}]({source})"
-    return f"`{source}`"
-
-
-def source_line(source: Any) -> str:
-    """One source as text: ``score 0.71 · /data/report.pdf p.3``."""
-    score = getattr(source, "score", None)
-    page = getattr(source, "page", None)
-    head = f"score {score:.2f} · " if score is not None else ""
-    return f"{head}{getattr(source, 'source', source)}{f' p.{page}' if page else ''}"
-
-
-def sources_markdown(sources: list[Any]) -> str:
-    """The sources under an answer, as h2oGPT lists them: score, link, page. Whole pages
-    read for a summary (no score) are listed once per document with their page numbers."""
-    if not sources:
-        return ""
-    rows: list[tuple[Any, str, list[int]]] = []  # (score, source, pages)
-    for src in sources:
-        score = getattr(src, "score", None)
-        name = str(getattr(src, "source", src))
-        page = getattr(src, "page", None)
-        if score is None and rows and rows[-1][0] is None and rows[-1][1] == name:
-            if page:
-                rows[-1][2].append(int(page))
-            continue
-        rows.append((score, name, [int(page)] if page else []))
-    lines = ["**Sources**", ""]
-    for i, (score, name, pages) in enumerate(rows, 1):
-        head = f"{score:.2f} · " if score is not None else ""
-        lines.append(f"{i}. {head}{_link(name)}{_pages(pages)}")
-    return "\n".join(lines) + "\n\n"
-
-
-def _pages(pages: list[int]) -> str:
-    if not pages:
-        return ""
-    if len(pages) == 1:
-        return f" p.{pages[0]}"
-    if pages == list(range(pages[0], pages[-1] + 1)):
-        return f" pp.{pages[0]}–{pages[-1]}"
-    return " pp." + ", ".join(map(str, pages))

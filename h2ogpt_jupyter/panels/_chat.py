@@ -20,9 +20,10 @@ import traitlets as t
 from h2ogpt_jupyter.chat import saved
 from h2ogpt_jupyter.chat.chat import Chat
 from h2ogpt_jupyter.errors import H2OGPTError, InvalidOptionError
+from h2ogpt_jupyter.models.citations import source_line
 from h2ogpt_jupyter.models.generation import Generation
 from h2ogpt_jupyter.models.manager import ModelManager
-from h2ogpt_jupyter.models.response import Response, source_line
+from h2ogpt_jupyter.models.response import Response
 
 from ._base import panel_esm
 from ._settings import SettingsBase

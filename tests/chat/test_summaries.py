@@ -107,7 +107,7 @@ def test_summary_sources_render_once_per_document(manager, tiny, col) -> None:
 
     pages = [Page("/d/report.pdf", n, "x") for n in (1, 2, 3)] + [Page("/d/a.md", None, "y")]
     text = sources_markdown(pages)
-    assert "`/d/report.pdf` pp.1–3" in text and text.count("report.pdf") == 1
+    assert "<code>/d/report.pdf</code> pp.1–3" in text and text.count("report.pdf") == 1
 
 
 def test_summary_sentences_come_from_config(manager, tiny, col, monkeypatch) -> None:

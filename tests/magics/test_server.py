@@ -298,3 +298,48 @@ def test_server_start_uses_the_server_jupyter_runs(
         assert "Starting a server for 't'" in capsys.readouterr().out
         assert len(running_servers()) == 2 and len(lifecycle.ours()) == 1
         lifecycle.stop()
+
+
+def test_load_server_goes_through_jupyter_and_starts_its_server(
+    t: Any, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+) -> None:
+    """A kernel of a real Jupyter server, with no h2oGPT server running: `load server` starts
+    the one Jupyter runs (its first request does) and talks to it on Jupyter's address with
+    Jupyter's token, read from the server's own runtime file; nothing else is loaded."""
+    import os
+
+    from h2ogpt_jupyter.server import proxy
+    from h2ogpt_jupyter.server.runtime import running_servers
+    from tests.support.jupyter_server import jupyter_server
+
+    monkeypatch.setattr("h2ogpt_jupyter.models.backends.names._TOKENS", {})
+    env = {
+        proxy.MODEL_ENV: f"t={tiny_model_dir}?dtype=float32",
+        "H2OGPT_DATA_DIR": os.environ["H2OGPT_DATA_DIR"],
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    folder = tmp_path / "jupyter"
+    with jupyter_server(folder, base_url="/user/alice/", env=env) as jupyter:
+        assert running_servers() == []
+        monkeypatch.setenv("JPY_PARENT_PID", str(jupyter.process.pid))
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(folder / "runtime"))
+        line(t, "load server --as shared")
+        out = capsys.readouterr().out
+        base = f"{jupyter.url}h2ogpt/v1"
+        assert f"Using Jupyter's server at {base} (t)." in out, out
+        (running,) = running_servers()  # Jupyter's, started by that request
+        assert running["root_path"] == "/user/alice/h2ogpt" and lifecycle.ours() == {}
+        model = get_manager().get("shared")
+        assert model.backend.name == "openai" and model.spec.location == base
+        line(t, "ask --model shared --temperature 1 --seed 3 --max-new-tokens 5 Hello")
+        capsys.readouterr()
+        assert t.user_ns["_h2ogpt"].usage.completion_tokens == 5
+        line(t, "load server:other")
+        assert one_error(capsys) == f"h2ogpt: Jupyter's server at {base} serves t, not 'other'"
+        # running now: the same way in, without waiting
+        line(t, "load server:t --as again")
+        assert f"Using Jupyter's server at {base} (t)." in capsys.readouterr().out
+        monkeypatch.setenv("JPY_PARENT_PID", "1")  # a kernel of no Jupyter server it can find
+        line(t, "load server --as direct")
+        assert "needs an API key: Jupyter serves it" in one_error(capsys)
