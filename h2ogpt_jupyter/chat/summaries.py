@@ -6,7 +6,8 @@ for one part is split on paragraph and sentence boundaries by real token counts)
 
 - **Summarize** is map-reduce: each part is summarized, then the summaries are packed and
   summarized again until one remains; a document that fits in one part takes one call. The
-  last call streams.
+  last call streams. Several documents are summarized one by one, each under its name: one
+  call over three short notes let SmolLM2 write about one of them and drop the others.
 - **Extract** asks the same question of every part and returns one answer per part, each
   streamed as it comes.
 
@@ -16,7 +17,9 @@ with "Focusing on …" added when a focus or question is given.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from h2ogpt_jupyter import prompts
@@ -53,23 +56,55 @@ def summarize(
 ) -> Response:
     """A summary of the collection, or of ``sources`` in it; ``focus`` steers it.
 
+    Several documents get a summary each, under its name, after a line saying how many.
     ``options``: generation parameters, ``system_prompt``, ``pre_prompt_summary``,
-    ``prompt_summary``. The response's ``parts`` are the intermediate summaries and its
-    ``sources`` the pages read.
+    ``prompt_summary``. The response's ``parts`` are the intermediate summaries of one
+    document, or the summary of each of several; its ``sources`` are the pages read.
     """
     job = _Job(collection, sources, focus, model, manager, options, on_progress)
     if not job.pages:
         return Response(NO_DOCUMENTS, model=job.model.alias)
-    texts = job.parts([p.text for p in job.pages])
+    documents = job.documents()
+    if len(documents) == 1:
+        final = _summary(job, [p.text for p in job.pages], on_text, "")
+        return job.result(final, [])
+    # Several documents: each is summarized on its own, so every one is covered (one call
+    # over all of them let a small model write about one or two and drop the rest).
+    head = f"*{len(documents)} documents, each summarized:*"
+    if on_text is not None:
+        on_text(head)
+    sections: list[str] = []
+    for i, (name, pages) in enumerate(documents, 1):
+        job.progress(f"summarizing {name} ({i}/{len(documents)})")
+        title = f"**{name}**"
+        if on_text is not None:
+            on_text(f"\n\n{title}\n\n")
+        final = _summary(job, [p.text for p in pages], on_text, f"{name}: ")
+        sections.append(_plain(final.text))
+        if final.finish_reason == "cancelled":
+            break
+    named = (f"**{name}**\n\n{text}" for (name, _), text in zip(documents, sections, strict=False))
+    response = job.result(final, sections)
+    response.text = head + "\n\n" + "\n\n".join(named)
+    response.params["documents"] = len(documents)
+    return response
+
+
+def _summary(
+    job: _Job, texts: list[str], on_text: Callable[[str], None] | None, label: str
+) -> Response:
+    """Map-reduce over ``texts``: summarize each part, then the summaries, until one part
+    remains; the last call streams. ``label`` names the document in progress messages."""
+    texts = job.parts(texts)
     level = 0
     while len(texts) > 1:
         level += 1
         summaries: list[str] = []
         for i, part in enumerate(texts, 1):
-            job.progress(f"summarizing part {i}/{len(texts)}, round {level}")
+            job.progress(f"{label}summarizing part {i}/{len(texts)}, round {level}")
             response = job.generate(part, None)
             if response.finish_reason == "cancelled":
-                return job.result(response, summaries)
+                return response
             summaries.append(response.text)
         job.intermediate.extend(summaries)
         shorter = job.parts(summaries)
@@ -80,9 +115,13 @@ def summarize(
             )
         texts = shorter or [DOCS_JOINER.join(summaries)]  # every summary came back empty
     if level:
-        job.progress("writing the summary")
-    final = job.generate(texts[0], on_text)
-    return job.result(final, [])
+        job.progress(f"{label}writing the summary")
+    return job.generate(texts[0], on_text)
+
+
+def _plain(text: str) -> str:
+    """A summary as prose: indented by four spaces, markdown would show it as code."""
+    return textwrap.dedent(text).strip()
 
 
 def extract(
@@ -155,6 +194,18 @@ class _Job:
         self.calls: list[Response] = []
         self.intermediate: list[str] = []
         self.budget = self._budget()
+
+    def documents(self) -> list[tuple[str, list[Page]]]:
+        """The pages grouped by document, in order, each under the name it is shown by: its
+        file name, or its whole source where two share a file name."""
+        grouped: dict[str, list[Page]] = {}
+        for page in self.pages:
+            grouped.setdefault(page.source, []).append(page)
+        names = [Path(source).name or source for source in grouped]
+        return [
+            (name if names.count(name) == 1 else source, pages)
+            for name, (source, pages) in zip(names, grouped.items(), strict=True)
+        ]
 
     def progress(self, message: str) -> None:
         if self.on_progress is not None:

@@ -117,3 +117,28 @@ def test_summary_sentences_come_from_config(manager, tiny, col, monkeypatch) -> 
     config.reset()
     response = summarize(col, sources="short", model="tiny", manager=manager, max_new_tokens=4)
     assert "Résume en français." in response.prompt
+
+
+def test_several_documents_are_each_summarized_under_their_name(manager, tiny, col) -> None:
+    col.add(Text("Tides rise twice a day.", name="tides"))
+    streamed: list[str] = []
+    progress: list[str] = []
+    response = summarize(
+        col,
+        sources=["short", "tides"],
+        model="tiny",
+        manager=manager,
+        max_new_tokens=4,
+        temperature=1.0,
+        seed=2,
+        on_text=streamed.append,
+        on_progress=progress.append,
+    )
+    assert response.params["calls"] == 2 and response.params["documents"] == 2
+    head, first, second = response.text.split("\n\n**")
+    assert head == "*2 documents, each summarized:*"
+    assert first.startswith("text:short**\n\n") and second.startswith("text:tides**\n\n")
+    assert response.parts == [first.split("**\n\n", 1)[1], second.split("**\n\n", 1)[1]]
+    assert progress == ["summarizing text:short (1/2)", "summarizing text:tides (2/2)"]
+    assert "".join(streamed).split() == response.text.split()  # streamed as it was written
+    assert {p.source for p in response.sources} == {"text:short", "text:tides"}

@@ -345,7 +345,9 @@ class PageWatch:
 
     def _request(self, request: Any) -> None:
         url = str(request.url)
-        if not url.startswith((self.origin, "data:", "blob:", "about:")):
+        # chrome: and chrome-extension: are the browser's own pages (its PDF viewer), on disk
+        local = (self.origin, "data:", "blob:", "about:", "chrome:", "chrome-extension:")
+        if not url.startswith(local):
             self.external_requests.append(url)
 
     def problems(self) -> list[str]:
