@@ -38,8 +38,19 @@ chromium:
 .PHONY: js-setup lint-js test-js
 JS_STAMP := node_modules/.package-lock.json
 
+# VS Code's own widget manager, the bundle its notebook renderer loads, for the panels' VS Code
+# browser test: only its one built file is used, so it is unpacked from its tarball rather than
+# installed with the 360 MB of JupyterLab packages its manifest lists.
+VSCODE_WIDGETS := @vscode/jupyter-ipywidgets8@1.0.9
+VSCODE_WIDGETS_SHA := sha512-bocCThfa4JDIDd7qCFAfW3HpzHfTLYxOTpTbiDfw4DXOUjKHnr6ObkMBiIkuzYPRybh5bY4FhYLemuDuTvIbpQ==
+VSCODE_DIR := node_modules/.vscode-ipywidgets8
+
 js-setup:
 	npm ci --no-audit --no-fund
+	rm -rf $(VSCODE_DIR) && mkdir -p $(VSCODE_DIR)
+	cd $(VSCODE_DIR) && npm pack --silent --json $(VSCODE_WIDGETS) > pack.json \
+		&& grep -q '"integrity": "$(VSCODE_WIDGETS_SHA)"' pack.json \
+		&& tar xzf *.tgz && rm -f *.tgz
 
 $(JS_STAMP): package.json package-lock.json
 	$(MAKE) --no-print-directory js-setup

@@ -104,6 +104,10 @@ export default [
   },
   ...perFile,
   {
+    files: ["tests/panels/browser/*.mjs"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ["tests/js/**/*.mjs", "eslint.config.mjs"],
     languageOptions: { globals: { ...globals.node } },
   },

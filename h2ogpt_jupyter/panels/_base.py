@@ -87,6 +87,8 @@ class Panel(anywidget.AnyWidget):
 
     # --- messages from the front end -------------------------------------------------------
     def _on_message(self, _widget: Any, content: Any, buffers: list[Any] | None) -> None:
+        # First of all: the front end counts a message as lost if no ack comes (common.js)
+        self.send({"type": "ack"})
         if not isinstance(content, dict):
             self.report(H2OGPTError(f"panel message must be an object, not {content!r}"))
             return

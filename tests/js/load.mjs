@@ -67,6 +67,7 @@ export class FakeModel {
     this.listeners = new Map();
     this.sent = [];
     this.saved = 0;
+    this.acks = true;
   }
 
   get(name) {
@@ -94,6 +95,7 @@ export class FakeModel {
 
   send(content, callbacks, buffers) {
     this.sent.push({ content, buffers });
+    if (this.acks) this.emit({ type: "ack" }); // as Python does first (Panel._on_message)
   }
 
   /** Synced state from Python: the new values, then one change event each. */

@@ -73,6 +73,48 @@ for (const panel of Object.keys(panels())) {
   }
 }
 
+for (const panel of Object.keys(panels())) {
+  test(`the ${panel} panel is gone when sending throws, as in VS Code after a restart`, async () => {
+    const view = mount(await loadPanel(panel), {});
+    runFrames();
+    view.model.update({ errors: [{ message: "x", kind: "H2OGPTError", detail: "", time: "12:00:00" }] });
+    view.model.send = () => {
+      throw new Error("Kernel is disposed"); // VS Code disposes the kernel connection, says nothing
+    };
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      view.button("✕").click();
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(view.el.querySelectorAll(".h2o-gone-note").length, 1);
+    const live = [...view.el.querySelectorAll("button, input, textarea, select")].filter((f) => !f.disabled);
+    assert.deepEqual(live, []);
+    view.cleanup();
+    assert.equal(view.model.listening(), 0);
+  });
+
+  test(`the ${panel} panel says when the kernel has not answered, until it does`, async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const view = mount(await loadPanel(panel), {});
+    runFrames();
+    view.model.acks = false;
+    view.model.update({ errors: [{ message: "x", kind: "H2OGPTError", detail: "", time: "12:00:00" }] });
+    view.button("✕").click();
+    t.mock.timers.tick(9_999);
+    assert.equal(view.el.querySelector(".h2o-silent-note"), null, "not before 10 s");
+    t.mock.timers.tick(1);
+    const note = view.el.querySelector(".h2o-silent-note");
+    assert.match(note.textContent, /No answer from the kernel yet: it may be busy running a cell/);
+    assert.ok([...view.el.querySelectorAll("button")].some((b) => !b.disabled), "still usable");
+    view.model.emit({ type: "ack" }); // the kernel was busy, and answers now
+    assert.equal(view.el.querySelector(".h2o-silent-note"), null);
+    view.cleanup();
+    assert.equal(view.model.listening(), 0);
+  });
+}
+
 // --- ingest ---------------------------------------------------------------------------------
 const ingest = await loadPanel("ingest");
 

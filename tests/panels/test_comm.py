@@ -14,7 +14,7 @@ import pytest
 from h2ogpt_jupyter.panels import ChatPanel, ComparePanel, IngestPanel, SettingsPanel
 from h2ogpt_jupyter.panels._base import STATIC
 
-from .comm import front, updates
+from .comm import front, sent, updates
 
 
 @pytest.mark.parametrize("cls", [ChatPanel, ComparePanel, IngestPanel, SettingsPanel])
@@ -51,6 +51,17 @@ def test_every_front_end_file_is_in_the_manifest() -> None:
     panels = json.loads((STATIC / "manifest.json").read_text(encoding="utf-8"))["panels"]
     listed = {name for files in panels.values() for name in files}
     assert listed == {path.name for path in STATIC.glob("*.js")}
+
+
+def test_every_message_is_acknowledged_before_it_is_handled() -> None:
+    """The front end shows 'no answer from the kernel' for a message not acknowledged in 10 s
+    (common.js): the only sign VS Code's front end gets of a kernel that restarted."""
+    panel = SettingsPanel()
+    seen: list[int] = []
+    panel.handlers["probe"] = lambda content, buffers: seen.append(len(sent(panel, "ack")))
+    front(panel, {"type": "probe"})
+    front(panel, "not an object")  # type: ignore[arg-type]
+    assert seen == [1] and len(sent(panel, "ack")) == 2
 
 
 def test_messages_go_to_their_handler_and_failures_to_the_errors_area() -> None:

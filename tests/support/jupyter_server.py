@@ -100,7 +100,9 @@ def _environment(folder: Path, extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _launch(folder: Path, base_url: str, token: str, env: dict[str, str]) -> JupyterServer:
+def _launch(
+    folder: Path, base_url: str, token: str, env: dict[str, str], args: Sequence[str] = ()
+) -> JupyterServer:
     port = free_port()
     root = folder / "root"
     root.mkdir(exist_ok=True)
@@ -115,6 +117,7 @@ def _launch(folder: Path, base_url: str, token: str, env: dict[str, str]) -> Jup
         f"--ServerApp.root_dir={root}",
         "--ServerApp.open_browser=False",
         f"--IdentityProvider.token={token}",
+        *args,
     ]
     if os.geteuid() == 0:
         command.append("--allow-root")
@@ -148,8 +151,10 @@ def jupyter_server(
     env: Mapping[str, str] | None = None,
     extensions: Sequence[str] = ("jupyter_server_proxy", "h2ogpt_jupyter.server"),
     timeout: float = 60.0,
+    args: Sequence[str] = (),
 ) -> Iterator[JupyterServer]:
-    """Run ``jupyter server`` until the block ends. ``base_url`` must start and end with ``/``.
+    """Run ``jupyter server`` until the block ends. ``base_url`` must start and end with ``/``;
+    ``args`` are more ``--ServerApp.…`` options.
 
     Tries three ports, as another process may take the free one before Jupyter binds it.
     """
@@ -158,7 +163,7 @@ def jupyter_server(
     _write_config(folder / "config", extensions)
     deadline = time.monotonic() + timeout
     for _ in range(3):
-        server = _launch(folder, base_url, token, environment)
+        server = _launch(folder, base_url, token, environment, args)
         if _wait_ready(server, deadline):
             break
     else:

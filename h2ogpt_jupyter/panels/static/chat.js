@@ -159,9 +159,9 @@ function h2oSavedChats(model) {
  * @param {{model: ChatModel, el: HTMLElement}} args
  * @returns {H2oCleanup}
  */
-function render({ model, el }) {
+function render({ model: widget, el }) {
   const dropKeys = h2oOwnKeys(el);
-  const dropGone = h2oWhenKernelGone(model, el);
+  const [model, dropGone] = h2oWhenKernelGone(widget, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const [settings, dropSettings] = h2oSettingsView(model);

@@ -293,26 +293,87 @@ function h2oOwnKeys(el) {
 }
 
 const H2O_KERNEL_GONE = "The kernel restarted or stopped: run this cell again to use the panel.";
+const H2O_KERNEL_SILENT =
+  "No answer from the kernel yet: it may be busy running a cell. If it restarted, run this cell again.";
+const H2O_ACK_MS = 10_000; // Python acknowledges every message at once (Panel._on_message)
 
 /**
- * When the panel's kernel is gone (restarted, shut down), the panel says so and takes no more
- * input: its fields and buttons are disabled, one line on top tells what to do. Otherwise it
- * would look alive while Send does nothing and typed text piles up.
- * @param {{on(event: H2oCommEvent, fn: () => void): void, off(event: H2oCommEvent, fn: () => void): void}} model
+ * The panel's link to its kernel. When the kernel is gone (restarted, shut down), the panel
+ * says so and takes no more input: its fields and buttons are disabled, one line on top tells
+ * what to do. Otherwise it would look alive while Send does nothing and typed text piles up.
+ *
+ * Front ends tell a widget in different ways. JupyterLab and Notebook 7 drop the model's link
+ * (`comm_live_update`) or close it (`comm:close`). VS Code disposes its widget manager and
+ * kernel connection on a restart and tells the model nothing: sending then throws, or the
+ * message waits forever. So the panel sends through the model returned here: a send that
+ * throws means the kernel is gone, and a message Python has not acknowledged within
+ * `H2O_ACK_MS` shows a line saying the kernel has not answered (it goes when the answer comes).
+ * @template {H2oModel<any, any>} T
+ * @param {T} widget
  * @param {HTMLElement} el
- * @returns {H2oCleanup}
+ * @returns {[T, H2oCleanup]}
  */
-function h2oWhenKernelGone(model, el) {
+function h2oWhenKernelGone(widget, el) {
+  /** @type {H2oModel<Record<string, unknown>, unknown>} */
+  const model = widget;
   let isGone = false;
+  let pending = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const panel = () => el.querySelector(".h2o-panel");
+  const quiet = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    el.querySelectorAll(".h2o-silent-note").forEach((note) => note.remove());
+  };
   const gone = () => {
-    const panel = el.querySelector(".h2o-panel");
-    if (isGone || !panel) return;
+    const root = panel();
+    if (isGone || !root) return;
     isGone = true;
-    panel.classList.add("h2o-gone");
-    for (const field of panel.querySelectorAll("button, input, textarea, select")) {
+    quiet();
+    root.classList.add("h2o-gone");
+    for (const field of root.querySelectorAll("button, input, textarea, select")) {
       /** @type {HTMLButtonElement} */ (field).disabled = true;
     }
-    panel.prepend(h2oEl("div", { class: "h2o-gone-note", role: "status" }, H2O_KERNEL_GONE));
+    root.prepend(h2oEl("div", { class: "h2o-gone-note", role: "status" }, H2O_KERNEL_GONE));
+  };
+  const silent = () => {
+    const root = panel();
+    if (isGone || !root || root.querySelector(".h2o-silent-note")) return;
+    root.prepend(h2oEl("div", { class: "h2o-silent-note", role: "status" }, H2O_KERNEL_SILENT));
+  };
+  /** @param {unknown} msg */
+  const answered = (msg) => {
+    if (!msg || /** @type {{type?: unknown}} */ (msg).type !== "ack") return;
+    pending = Math.max(0, pending - 1);
+    quiet();
+    if (pending) timer = setTimeout(silent, H2O_ACK_MS);
+  };
+  /** @param {() => void} act */
+  const guard = (act) => {
+    if (isGone) return false;
+    try {
+      act();
+      return true;
+    } catch (error) {
+      console.warn("h2oGPT panel: the kernel link failed", error);
+      gone();
+      return false;
+    }
+  };
+  /** @type {H2oModel<Record<string, unknown>, unknown>} */
+  const linked = {
+    get: (name) => model.get(name),
+    set: (name, value) => { guard(() => model.set(name, value)); },
+    on: (event, fn) => model.on(event, fn),
+    off: (event, fn) => model.off(event, fn),
+    save_changes: () => { guard(() => model.save_changes()); },
+    send: (content, callbacks, buffers) => {
+      if (isGone) return;
+      pending += 1; // before sending: an ack may come back within the call
+      if (timer === undefined) timer = setTimeout(silent, H2O_ACK_MS);
+      if (!guard(() => model.send(content, callbacks, buffers))) pending -= 1;
+    },
   };
   // Whatever still reaches the panel (a drop, a key) stops before any handler can send.
   /** @param {Event} event */
@@ -326,8 +387,14 @@ function h2oWhenKernelGone(model, el) {
   /** @type {H2oCommEvent[]} */
   const events = ["comm_live_update", "comm:close"];
   for (const event of events) model.on(event, gone);
-  return () => {
-    events.forEach((event) => model.off(event, gone));
-    inputs.forEach((name) => el.removeEventListener(name, refuse, true));
-  };
+  model.on("msg:custom", answered);
+  return [
+    /** @type {T} */ (/** @type {unknown} */ (linked)),
+    () => {
+      quiet();
+      events.forEach((event) => model.off(event, gone));
+      model.off("msg:custom", answered);
+      inputs.forEach((name) => el.removeEventListener(name, refuse, true));
+    },
+  ];
 }

@@ -130,9 +130,9 @@ function h2oBodyScroll(oldColumn) {
  * @param {{model: CompareModel, el: HTMLElement}} args
  * @returns {H2oCleanup}
  */
-function render({ model, el }) {
+function render({ model: widget, el }) {
   const dropKeys = h2oOwnKeys(el);
-  const dropGone = h2oWhenKernelGone(model, el);
+  const [model, dropGone] = h2oWhenKernelGone(widget, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
   const prompt = h2oEl("textarea", { class: "h2o-input", rows: 2, placeholder: "One prompt for every column (Enter to run)" });

@@ -27,9 +27,9 @@ const H2O_NEW = "\u0000new"; // the select's "New collection…" entry
  * @param {{model: IngestModel, el: HTMLElement}} args
  * @returns {H2oCleanup}
  */
-function render({ model, el }) {
+function render({ model: widget, el }) {
   const dropKeys = h2oOwnKeys(el);
-  const dropGone = h2oWhenKernelGone(model, el);
+  const [model, dropGone] = h2oWhenKernelGone(widget, el);
   const [errors, dropErrors] = h2oErrorsArea(model);
   const [status, dropStatus] = h2oStatusLine(model);
 
