@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml requirements/cpu.txt requirements/documents.txt require
 	$(BIN)/h2ogpt-jupyter install-kernel --sys-prefix
 	$(MAKE) --no-print-directory chromium
 	$(MAKE) --no-print-directory js-setup
+	$(MAKE) --no-print-directory labext
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
@@ -65,6 +66,19 @@ test-js: $(JS_STAMP)
 lint: lint-js
 test: test-js
 
+# The JupyterLab extension (labextension/, TypeScript): built by @jupyter/builder into
+# h2ogpt_jupyter/labextension/ and linked into .venv, where `jupyter lab` finds it.
+.PHONY: labext lint-labext
+labext:
+	cd labextension && npm ci --no-audit --no-fund \
+		&& PATH="$(abspath $(BIN)):$$PATH" npm run build
+	$(BIN)/jupyter-builder develop --overwrite .
+
+lint-labext:
+	cd labextension && node_modules/.bin/tsc --noEmit -p tsconfig.json
+
+lint: lint-labext
+
 lab: setup
 	H2OGPT_DEFAULT_MODEL=$${H2OGPT_DEFAULT_MODEL:-smollm2} \
 		$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=notebooks
@@ -95,4 +109,6 @@ bench: setup
 	$(BIN)/python bench/soak.py --seconds 30
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output node_modules \
+		labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo \
+		h2ogpt_jupyter/labextension

@@ -101,3 +101,8 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .magics import unload as unregister
 
     unregister(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the lab extension (built from labextension/ by `make setup`)."""
+    return [{"src": "labextension", "dest": "h2ogpt-jupyterlab"}]

@@ -1,0 +1,124 @@
+/**
+ * The user's h2oGPT server, as the lab reaches it: by default the one Jupyter runs at
+ * `<base_url>/h2ogpt/` (jupyter-server-proxy starts it on the first request; the package's
+ * Jupyter server extension streams every POST), or any OpenAI-compatible URL from the
+ * settings.
+ *
+ * Requests to Jupyter's own address go through `ServerConnection.makeRequest`, which adds the
+ * token and XSRF headers Jupyter wants; another address gets a plain `fetch`. `/health`
+ * answers 503 `model_loading` while the model loads, which is a state to show, not an error.
+ */
+
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import { IChatDelta, StreamError, chatDeltas, responseError } from './sse';
+
+/** Where the server is: its OpenAI base URL (ending in `/v1`). */
+export function apiBase(configured: string): string {
+  const url = configured.trim().replace(/\/+$/, '');
+  if (url) {
+    return url;
+  }
+  return URLExt.join(PageConfig.getBaseUrl(), 'h2ogpt', 'v1');
+}
+
+/** The server's state, as the sidebar and the status bar show it. */
+export type ServerState =
+  | { kind: 'ready'; models: string[] }
+  | { kind: 'loading'; message: string }
+  | { kind: 'unreachable'; message: string };
+
+export interface IChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface IChatRequest {
+  model?: string;
+  messages: IChatMessage[];
+  temperature?: number;
+  max_tokens?: number;
+}
+
+/** One OpenAI-compatible server. */
+export class H2OGPTServer {
+  constructor(readonly base: string) {}
+
+  private get ownJupyter(): boolean {
+    const jupyter = PageConfig.getBaseUrl();
+    return this.base.startsWith(jupyter) || !/^[a-z]+:\/\//i.test(this.base);
+  }
+
+  /** A request to `path` under the base URL, authenticated as Jupyter wants when it is ours. */
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = `${this.base}/${path.replace(/^\/+/, '')}`;
+    if (this.ownJupyter) {
+      return ServerConnection.makeRequest(url, init, ServerConnection.makeSettings());
+    }
+    return fetch(url, init);
+  }
+
+  /** Ready (with its models), still loading, or not there; never throws. */
+  async state(): Promise<ServerState> {
+    const health = this.base.replace(/\/v1$/, '') + '/health';
+    let response: Response;
+    try {
+      response = this.ownJupyter
+        ? await ServerConnection.makeRequest(health, {}, ServerConnection.makeSettings())
+        : await fetch(health);
+    } catch (error) {
+      return { kind: 'unreachable', message: `cannot reach ${this.base}: ${error}` };
+    }
+    if (response.ok) {
+      const body = await response.json().catch(() => ({}));
+      return { kind: 'ready', models: Array.isArray(body.models) ? body.models : [] };
+    }
+    const error = await responseError(response);
+    if (response.status === 503 && error.code !== 'model_load_failed') {
+      return { kind: 'loading', message: error.message };
+    }
+    if (response.status === 404 && !this.ownJupyter) {
+      return this.modelsState(); // another OpenAI-compatible server: no /health there
+    }
+    return { kind: 'unreachable', message: `${response.status}: ${error.message}` };
+  }
+
+  private async modelsState(): Promise<ServerState> {
+    try {
+      return { kind: 'ready', models: await this.models() };
+    } catch (error) {
+      return { kind: 'unreachable', message: String((error as Error).message || error) };
+    }
+  }
+
+  /** The models the server serves, its default first. */
+  async models(): Promise<string[]> {
+    const response = await this.request('models');
+    if (!response.ok) {
+      throw await responseError(response);
+    }
+    const body = await response.json();
+    return (body.data || []).map((m: { id: string }) => String(m.id));
+  }
+
+  /** Stream a chat completion; `signal` aborts it (the server then cancels the generation). */
+  async *chat(
+    request: IChatRequest,
+    signal?: AbortSignal
+  ): AsyncGenerator<IChatDelta, void, undefined> {
+    const response = await this.request('chat/completions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ ...request, stream: true }),
+      signal
+    });
+    if (!response.ok) {
+      throw await responseError(response);
+    }
+    if (!response.body) {
+      throw new StreamError('the server answered without a body');
+    }
+    yield* chatDeltas(response.body);
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * The chat sidebar: a conversation with the user's h2oGPT server, no kernel needed.
+ *
+ * A small panel of our own rather than `@jupyter/chat`: that package is built for jupyter-ai's
+ * collaborative chats (a shared document per chat, personas on the server side, React and MUI
+ * in the bundle), while this sidebar talks straight to an OpenAI-compatible stream and must
+ * show its text as fast as it comes. Answers are rendered by JupyterLab's own markdown
+ * renderer (sanitized, themed, code highlighted), at most every {@link RENDER_MS} while they
+ * stream, so a fast model never makes the page redraw per token.
+ */
+
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
+
+import { H2OGPTServer, IChatMessage, ServerState } from './server';
+
+export const RENDER_MS = 80;
+const POLL_MS = 1500;
+
+/** What the sidebar reads from the settings at each turn. */
+export interface IChatSettings {
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  systemPrompt: string;
+}
+
+export interface IChatSidebarOptions {
+  server: () => H2OGPTServer;
+  settings: () => IChatSettings;
+  rendermime?: IRenderMimeRegistry | null;
+}
+
+interface ITurn {
+  question: string;
+  answer: string;
+  finish: string;
+  node: HTMLElement;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+export class ChatSidebar extends Widget {
+  private readonly options: IChatSidebarOptions;
+  private readonly status = el('div', { class: 'h2o-lab-status', role: 'status' });
+  private readonly picker = el('select', { class: 'h2o-lab-model', title: 'Model' });
+  private readonly list = el('div', { class: 'h2o-lab-messages' });
+  private readonly input = el('textarea', {
+    class: 'h2o-lab-input',
+    rows: '3',
+    placeholder: 'Ask the local model (Enter to send, Shift+Enter for a new line)'
+  });
+  private readonly sendButton = el('button', { class: 'h2o-lab-send jp-mod-styled' }, 'Send');
+  private readonly stopButton = el('button', { class: 'h2o-lab-stop jp-mod-styled' }, 'Stop');
+  private readonly regenerateButton = el('button', { class: 'jp-mod-styled' }, 'Regenerate');
+  private readonly newButton = el('button', { class: 'jp-mod-styled', title: 'New chat' }, 'New');
+  private turns: ITurn[] = [];
+  private running: AbortController | null = null;
+  private polling = 0;
+  private lastState: ServerState | null = null;
+
+  constructor(options: IChatSidebarOptions) {
+    super();
+    this.options = options;
+    this.id = 'h2ogpt-chat';
+    this.addClass('h2o-lab-chat');
+    this.title.caption = 'h2oGPT chat';
+    this.node.append(
+      el('div', { class: 'h2o-lab-toolbar' }, el('strong', {}, 'h2oGPT'), this.picker, this.newButton),
+      this.status,
+      this.list,
+      el(
+        'div',
+        { class: 'h2o-lab-compose' },
+        this.input,
+        el('div', { class: 'h2o-lab-row' }, this.sendButton, this.stopButton, this.regenerateButton)
+      )
+    );
+    this.sendButton.addEventListener('click', () => void this.send());
+    this.stopButton.addEventListener('click', () => this.stop());
+    this.regenerateButton.addEventListener('click', () => void this.regenerate());
+    this.newButton.addEventListener('click', () => this.clear());
+    this.input.addEventListener('keydown', event => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        void this.send();
+      }
+    });
+    this.drawButtons();
+    this.list.append(this.emptyNote());
+  }
+
+  /** The question box, for commands that fill it. */
+  get prompt(): HTMLTextAreaElement {
+    return this.input;
+  }
+
+  protected onAfterAttach(): void {
+    void this.refresh();
+  }
+
+  protected onBeforeDetach(): void {
+    window.clearTimeout(this.polling);
+  }
+
+  /** Ask the server how it is; while its model loads, ask again shortly. */
+  async refresh(): Promise<ServerState> {
+    window.clearTimeout(this.polling);
+    const state = await this.options.server().state();
+    this.lastState = state;
+    if (state.kind === 'ready') {
+      this.showStatus(state.models.length ? '' : 'The server serves no model.');
+      this.fillPicker(state.models);
+    } else if (state.kind === 'loading') {
+      this.showStatus(`Loading the model… (${state.message})`);
+      this.polling = window.setTimeout(() => void this.refresh(), POLL_MS);
+    } else {
+      this.showStatus(`The h2oGPT server is not reachable: ${state.message}`, true);
+    }
+    this.drawButtons();
+    return state;
+  }
+
+  /** Send the question in the box (or `text`) and stream the answer. */
+  async send(text?: string): Promise<void> {
+    const question = (text ?? this.input.value).trim();
+    if (!question || this.running) {
+      return;
+    }
+    this.input.value = '';
+    const node = el('div', { class: 'h2o-lab-turn' });
+    const turn: ITurn = { question, answer: '', finish: '', node };
+    this.turns.push(turn);
+    this.list.querySelector('.h2o-lab-empty')?.remove();
+    this.list.append(node);
+    node.scrollIntoView({ block: 'end' });
+    await this.answer(turn);
+  }
+
+  /** Stop the answer being streamed: the request is aborted, the server cancels it. */
+  stop(): void {
+    this.running?.abort();
+  }
+
+  /** Answer the last question again. */
+  async regenerate(): Promise<void> {
+    const last = this.turns[this.turns.length - 1];
+    if (!last || this.running) {
+      return;
+    }
+    last.answer = '';
+    last.finish = '';
+    await this.answer(last);
+  }
+
+  /** Start a new chat. */
+  clear(): void {
+    this.stop();
+    this.turns = [];
+    this.list.replaceChildren(this.emptyNote());
+  }
+
+  private emptyNote(): HTMLElement {
+    return el('div', { class: 'h2o-lab-empty' }, 'Ask anything. Answers are generated by your own h2oGPT server.');
+  }
+
+  private messages(upTo: ITurn): IChatMessage[] {
+    const settings = this.options.settings();
+    const messages: IChatMessage[] = [];
+    if (settings.systemPrompt.trim()) {
+      messages.push({ role: 'system', content: settings.systemPrompt });
+    }
+    for (const turn of this.turns) {
+      messages.push({ role: 'user', content: turn.question });
+      if (turn === upTo) {
+        break;
+      }
+      messages.push({ role: 'assistant', content: turn.answer });
+    }
+    return messages;
+  }
+
+  private async answer(turn: ITurn): Promise<void> {
+    const settings = this.options.settings();
+    const controller = new AbortController();
+    this.running = controller;
+    this.drawButtons();
+    const body = el('div', { class: 'h2o-lab-answer' });
+    const meta = el('div', { class: 'h2o-lab-meta' });
+    turn.node.replaceChildren(el('div', { class: 'h2o-lab-question' }, turn.question), body, meta);
+    body.classList.add('h2o-lab-typing');
+    const started = performance.now();
+    let first = 0;
+    let chunks = 0;
+    let drawn = 0;
+    let timer = 0;
+    const draw = (): void => {
+      timer = 0;
+      drawn = performance.now();
+      void this.render(body, turn.answer);
+    };
+    try {
+      const model = this.picker.value || settings.model || undefined;
+      const stream = this.options.server().chat(
+        {
+          model,
+          messages: this.messages(turn),
+          temperature: settings.temperature,
+          max_tokens: settings.maxTokens
+        },
+        controller.signal
+      );
+      for await (const delta of stream) {
+        if (delta.text) {
+          first = first || performance.now();
+          chunks += 1;
+          turn.answer += delta.text;
+          if (!timer) {
+            timer = window.setTimeout(draw, Math.max(0, RENDER_MS - (performance.now() - drawn)));
+          }
+        }
+        turn.finish = delta.finishReason || turn.finish;
+      }
+    } catch (error) {
+      if (controller.signal.aborted) {
+        turn.finish = 'cancelled';
+      } else {
+        turn.finish = 'error';
+        meta.classList.add('h2o-lab-error');
+        meta.textContent = String((error as Error).message || error);
+        if (this.lastState?.kind !== 'ready') {
+          void this.refresh();
+        }
+      }
+    } finally {
+      window.clearTimeout(timer);
+      body.classList.remove('h2o-lab-typing');
+      await this.render(body, turn.answer);
+      if (turn.finish !== 'error') {
+        const seconds = (performance.now() - started) / 1000;
+        const rate = first && chunks > 1 ? (chunks - 1) / ((performance.now() - first) / 1000) : 0;
+        meta.textContent = [
+          turn.finish === 'cancelled' ? 'stopped' : turn.finish,
+          `${seconds.toFixed(1)} s`,
+          rate ? `${rate.toFixed(1)} tok/s` : ''
+        ]
+          .filter(Boolean)
+          .join(' · ');
+      }
+      turn.node.dataset.finish = turn.finish;
+      this.running = null;
+      this.drawButtons();
+    }
+  }
+
+  private async render(node: HTMLElement, text: string): Promise<void> {
+    const list = this.list;
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const rendermime = this.options.rendermime;
+    if (!rendermime) {
+      node.textContent = text;
+    } else {
+      const renderer = rendermime.createRenderer('text/markdown');
+      await renderer.renderModel(new MimeModel({ data: { 'text/markdown': text } }));
+      node.replaceChildren(renderer.node);
+    }
+    if (stick) {
+      list.scrollTop = list.scrollHeight; // the reader was at the end: keep up with the text
+    }
+  }
+
+  private fillPicker(models: string[]): void {
+    const chosen = this.picker.value || this.options.settings().model;
+    this.picker.replaceChildren(...models.map(name => el('option', { value: name }, name)));
+    if (models.includes(chosen)) {
+      this.picker.value = chosen;
+    }
+  }
+
+  private showStatus(text: string, error = false): void {
+    this.status.textContent = text;
+    this.status.hidden = !text;
+    this.status.classList.toggle('h2o-lab-error', error);
+  }
+
+  private drawButtons(): void {
+    const busy = this.running !== null;
+    this.sendButton.disabled = busy;
+    this.stopButton.disabled = !busy;
+    this.regenerateButton.disabled = busy || this.turns.length === 0;
+  }
+}

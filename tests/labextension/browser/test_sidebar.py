@@ -1,0 +1,127 @@
+"""The lab extension in a real JupyterLab: the chat sidebar on the h2oGPT server Jupyter runs
+at ``<base_url>/h2ogpt/`` (the tiny Llama, started by the sidebar's first request), driven by
+headless Chromium.
+
+Checked: the extension is listed enabled and OK; the shortcut opens the sidebar; it says the
+model is loading, then lists the server's model; an answer streams (its text grows on screen)
+and ends with its timing; Stop ends a long answer as stopped; New empties the chat. Screenshots
+go to ``test-output/browser/`` (``sidebar-*``).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.browser import (
+    KERNEL_ENV,
+    JupyterServer,
+    PageWatch,
+    assert_grows,
+    fresh_output,
+    record_lengths,
+    recorded_lengths,
+    stop_all,
+    wait_growing,
+)
+from tests.support.models import build_talking_llama
+
+LOAD_TIMEOUT = 180_000  # ms: the server starts (Python, torch) and loads the model
+STREAM_TIMEOUT = 90_000
+
+
+@pytest.fixture(scope="module")
+def output_dir() -> Path:
+    return fresh_output("sidebar-")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[JupyterServer]:
+    base = tmp_path_factory.mktemp("jupyter-sidebar")
+    (base / "root").mkdir()
+    (base / "home").mkdir()
+    talking = build_talking_llama(tiny_model_dir, base / "talking")
+    env = {
+        **KERNEL_ENV,
+        "H2OGPT_PROXY_MODEL": f"tiny={talking}?dtype=float32",
+        "H2OGPT_PROXY_TIMEOUT": "180",
+    }
+    server = JupyterServer("lab", base / "root", base / "home", env)
+    server.launch()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        stop_all([server])
+
+
+def test_the_extension_is_installed_enabled_and_ok() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)
+    assert re.search(r"h2ogpt-jupyterlab v\S+ enabled OK", text), text
+
+
+def test_the_sidebar_streams_an_answer_and_stop_stops_one(
+    lab: JupyterServer, browser: Any, output_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    watch = PageWatch(page, lab)
+    try:
+        page.goto(lab.url("lab"))
+        page.locator("#jp-main-dock-panel").wait_for()
+        page.keyboard.press("Alt+Shift+H")
+        sidebar = page.locator("#h2ogpt-chat")
+        expect(sidebar).to_be_visible()
+        status = sidebar.locator(".h2o-lab-status")
+        expect(status).to_contain_text("Loading the model", timeout=LOAD_TIMEOUT)
+        page.screenshot(path=output_dir / "sidebar-01-loading.png")
+        expect(status).to_be_hidden(timeout=LOAD_TIMEOUT)
+        expect(sidebar.locator("select.h2o-lab-model option")).to_have_text(["tiny"])
+
+        record_lengths(sidebar, "sidebar", ".h2o-lab-answer")
+        box = sidebar.locator("textarea.h2o-lab-input")
+        box.fill("Tell me about the sea.")
+        box.press("Enter")
+        turn = sidebar.locator(".h2o-lab-turn").last
+        expect(turn.locator(".h2o-lab-question")).to_have_text("Tell me about the sea.")
+        wait_growing(page, "sidebar", 3, STREAM_TIMEOUT)
+        expect(turn).to_have_attribute("data-finish", re.compile("^(stop|length)$"),
+                                       timeout=STREAM_TIMEOUT)  # fmt: skip
+        assert_grows(recorded_lengths(page, "sidebar"))
+        expect(turn.locator(".h2o-lab-meta")).to_have_text(re.compile(r"^(stop|length) · \d"))
+        page.screenshot(path=output_dir / "sidebar-02-answered.png")
+
+        # Stop: the request is aborted while the answer streams
+        box.fill("And about the mountains?")
+        sidebar.get_by_role("button", name="Send", exact=True).click()
+        second = sidebar.locator(".h2o-lab-turn").nth(1)
+        expect(second.locator(".h2o-lab-answer")).not_to_be_empty(timeout=STREAM_TIMEOUT)
+        sidebar.get_by_role("button", name="Stop", exact=True).click()
+        expect(second).to_have_attribute("data-finish", "cancelled", timeout=10_000)
+        expect(second.locator(".h2o-lab-meta")).to_contain_text("stopped")
+        expect(sidebar.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+        page.screenshot(path=output_dir / "sidebar-03-stopped.png")
+
+        sidebar.get_by_role("button", name="New", exact=True).click()
+        expect(sidebar.locator(".h2o-lab-turn")).to_have_count(0)
+        watch.write(output_dir / "sidebar-console.log")
+        assert not [p for p in watch.problems() if "external request" in p], watch.problems()
+    except BaseException:
+        page.screenshot(path=output_dir / "sidebar-failure.png")
+        watch.write(output_dir / "sidebar-console.log")
+        raise
+    finally:
+        context.close()
