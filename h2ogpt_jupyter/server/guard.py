@@ -1,4 +1,5 @@
-"""API keys on every route but ``/health`` and the page, and the request counter: one ASGI layer.
+"""API keys on every route but ``/health``, ``/status`` and the page, and the request counter:
+one ASGI layer.
 
 A plain ASGI middleware rather than a FastAPI dependency: it answers before the body is read
 or validated (an unauthenticated client learns nothing about the API, not even that its JSON
@@ -20,7 +21,7 @@ from .errors import APIError
 if TYPE_CHECKING:
     from .metrics import Metrics
 
-OPEN_PATHS = frozenset({"/health", "/"})  # "/": the server's page, which holds no secret
+OPEN_PATHS = frozenset({"/health", "/status", "/"})  # "/": the page, which holds no secret
 OPEN_PREFIX = "/static/"  # the page's script and style, Swagger UI's files
 
 

@@ -12,7 +12,7 @@ before. Two things change:
 
 * Every POST is passed on as the proxy does for event streams, chunk by chunk as the server
   writes. A JSON answer loses nothing by it, and a stream reaches the client as it is made.
-* On API paths (``v1/``, ``health``, ``metrics``, ``openapi.json``), a request without a valid
+* On API paths (``v1/``, ``health``, ``status``, ``metrics``, ``openapi.json``), a request without a valid
   token gets 401 and an OpenAI-shaped JSON error. Other pages still redirect to the login page.
 
 Jupyter loads server extensions in alphabetical order. ``h2ogpt_jupyter.server`` comes before
@@ -30,7 +30,7 @@ from typing import Any
 
 from .proxy import NAME, setup_h2ogpt
 
-API_PATHS = re.compile(r"^(v1(/.*)?|health|metrics|openapi\.json)$")
+API_PATHS = re.compile(r"^(v1(/.*)?|health|status|metrics|openapi\.json)$")
 STREAM_ACCEPT = "text/event-stream"
 NO_TOKEN = "Jupyter's token is missing or wrong"
 

@@ -53,7 +53,7 @@ MODEL_ENV = "H2OGPT_PROXY_MODEL"
 ARGS_ENV = "H2OGPT_PROXY_ARGS"
 TIMEOUT_ENV = "H2OGPT_PROXY_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
-QUIET_PATHS = re.compile(rf".*/{NAME}/(health|metrics)$")
+QUIET_PATHS = re.compile(rf".*/{NAME}/(health|status|metrics)$")
 
 
 def _literal(text: str) -> str:

@@ -128,6 +128,21 @@ def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "models": state.served()})
 
 
+@router.get("/status", tags=["server"], response_model=None)
+def status(request: Request) -> Response:
+    """How the server is, always with 200 (no key needed): ``loading`` (and what),
+    ``ready`` (and its models) or ``failed`` (and why). For front ends that poll while a
+    model loads; ``/health`` says the same with 503s, as probes want."""
+    state = state_of(request)
+    if state.load_error is not None:
+        body: dict[str, Any] = {"state": "failed", "error": state.load_error}
+    elif not state.ready.is_set():
+        body = {"state": "loading", "loading": state.loading}
+    else:
+        body = {"state": "ready", "models": state.served()}
+    return JSONResponse({**body, "queue": state.gauges()["queue"]})
+
+
 @router.get("/metrics", tags=["server"], response_model=None)
 def metrics(
     request: Request, format: Literal["prometheus", "json"] = Query("prometheus")

@@ -11,17 +11,44 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { Menu } from '@lumino/widgets';
 
+import { cellContext, insertBelow, replaceActive } from './notebook';
+import {
+  ICellContext,
+  IPrompt,
+  askSelection,
+  documentCell,
+  explainCell,
+  explainOutput,
+  firstCodeBlock,
+  fixError,
+  generateCell,
+  optimizeCell
+} from './prompts';
 import { H2OGPTServer, apiBase } from './server';
 import { ChatSidebar, IChatSettings } from './sidebar';
 import iconSvg from '../style/h2ogpt.svg';
 
 const PLUGIN_ID = 'h2ogpt-jupyterlab:plugin';
 export const OPEN_CHAT = 'h2ogpt:open-chat';
+
+/** The cell commands: id, menu label, the prompt they send. */
+const CELL_COMMANDS: [string, string, (cell: ICellContext, typed: string) => IPrompt][] = [
+  ['h2ogpt:explain-cell', 'Explain Cell', explainCell],
+  ['h2ogpt:fix-error', 'Fix Error', fixError],
+  ['h2ogpt:explain-output', 'Explain Output', explainOutput],
+  ['h2ogpt:ask-selection', 'Ask About Selection', askSelection],
+  ['h2ogpt:generate-cell', 'Generate Cell Below', generateCell],
+  ['h2ogpt:optimize-cell', 'Optimize Cell', optimizeCell],
+  ['h2ogpt:document-cell', 'Document Cell', documentCell]
+];
+const GENERATE = 'h2ogpt:generate-cell';
 
 export const h2ogptIcon = new LabIcon({ name: 'h2ogpt:logo', svgstr: iconSvg });
 
@@ -43,21 +70,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'A chat with the local model in the sidebar, from the user\'s h2oGPT server.',
   autoStart: true,
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette, IRenderMimeRegistry, ISettingRegistry],
+  optional: [
+    ILabShell,
+    ILayoutRestorer,
+    ICommandPalette,
+    IRenderMimeRegistry,
+    ISettingRegistry,
+    INotebookTracker
+  ],
   activate: async (
     app: JupyterFrontEnd,
     labShell: ILabShell | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     rendermime: IRenderMimeRegistry | null,
-    registry: ISettingRegistry | null
+    registry: ISettingRegistry | null,
+    tracker: INotebookTracker | null
   ) => {
     let settings: ISettings = { ...DEFAULTS };
     let server = new H2OGPTServer(apiBase(settings.serverUrl));
+    const report = (message: string): void => {
+      Notification.warning(`h2oGPT: ${message}`, { autoClose: 6000 });
+    };
     const sidebar = new ChatSidebar({
       server: () => server,
       settings: () => settings,
-      rendermime
+      rendermime,
+      report,
+      code: tracker
+        ? {
+            insertBelow: code => insertBelow(tracker, code),
+            replaceActive: code => replaceActive(tracker, code)
+          }
+        : null
     });
     sidebar.title.icon = h2ogptIcon;
 
@@ -97,7 +142,57 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
     palette?.addItem({ command: OPEN_CHAT, category: 'h2oGPT' });
+    if (tracker) {
+      addCellCommands(app, tracker, sidebar, report, palette);
+    }
   }
 };
+
+/** The cell commands, in the palette and in the cell and output context menus. */
+function addCellCommands(
+  app: JupyterFrontEnd,
+  tracker: INotebookTracker,
+  sidebar: ChatSidebar,
+  report: (message: string) => void,
+  palette: ICommandPalette | null
+): void {
+  const submenu = new Menu({ commands: app.commands });
+  submenu.title.label = 'h2oGPT';
+  submenu.title.icon = h2ogptIcon;
+  for (const [id, label, build] of CELL_COMMANDS) {
+    app.commands.addCommand(id, {
+      label: `h2oGPT: ${label}`,
+      caption: `${label}, in the h2oGPT chat`,
+      isEnabled: () => tracker.activeCell !== null,
+      execute: async () => {
+        if (sidebar.busy) {
+          report('an answer is still streaming: stop it first');
+          return;
+        }
+        let prompt: IPrompt;
+        try {
+          prompt = build(cellContext(tracker), sidebar.prompt.value);
+        } catch (error) {
+          report(String((error as Error).message || error));
+          return;
+        }
+        await app.commands.execute(OPEN_CHAT);
+        if (id === 'h2ogpt:ask-selection') {
+          sidebar.prompt.value = ''; // what was typed is the question now
+        }
+        const turn = await sidebar.send(prompt.text, prompt.label);
+        if (id === GENERATE && turn && turn.finish !== 'error' && turn.finish !== 'cancelled') {
+          const code = firstCodeBlock(turn.answer) ?? turn.answer.trim();
+          if (code) {
+            insertBelow(tracker, code);
+          }
+        }
+      }
+    });
+    palette?.addItem({ command: id, category: 'h2oGPT' });
+    submenu.addItem({ command: id });
+  }
+  app.contextMenu.addItem({ type: 'submenu', submenu, selector: '.jp-Notebook .jp-Cell', rank: 30 });
+}
 
 export default plugin;

@@ -5,8 +5,8 @@
  * settings.
  *
  * Requests to Jupyter's own address go through `ServerConnection.makeRequest`, which adds the
- * token and XSRF headers Jupyter wants; another address gets a plain `fetch`. `/health`
- * answers 503 `model_loading` while the model loads, which is a state to show, not an error.
+ * token and XSRF headers Jupyter wants; another address gets a plain `fetch`. `/status` says
+ * `loading` while the model loads, which is a state to show, not an error.
  */
 
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
@@ -59,29 +59,34 @@ export class H2OGPTServer {
     return fetch(url, init);
   }
 
-  /** Ready (with its models), still loading, or not there; never throws. */
+  /** Ready (with its models), still loading, or not there; never throws. Asks `/status`,
+   * which answers 200 in every state (a 503 would be a console error in every browser);
+   * a server without it (another OpenAI-compatible one) is asked for its models. */
   async state(): Promise<ServerState> {
-    const health = this.base.replace(/\/v1$/, '') + '/health';
+    const url = this.base.replace(/\/v1$/, '') + '/status';
     let response: Response;
     try {
       response = this.ownJupyter
-        ? await ServerConnection.makeRequest(health, {}, ServerConnection.makeSettings())
-        : await fetch(health);
+        ? await ServerConnection.makeRequest(url, {}, ServerConnection.makeSettings())
+        : await fetch(url);
     } catch (error) {
       return { kind: 'unreachable', message: `cannot reach ${this.base}: ${error}` };
     }
-    if (response.ok) {
-      const body = await response.json().catch(() => ({}));
+    if (response.status === 404 && !this.ownJupyter) {
+      return this.modelsState();
+    }
+    if (!response.ok) {
+      const error = await responseError(response);
+      return { kind: 'unreachable', message: `${response.status}: ${error.message}` };
+    }
+    const body = await response.json().catch(() => ({}));
+    if (body.state === 'ready') {
       return { kind: 'ready', models: Array.isArray(body.models) ? body.models : [] };
     }
-    const error = await responseError(response);
-    if (response.status === 503 && error.code !== 'model_load_failed') {
-      return { kind: 'loading', message: error.message };
+    if (body.state === 'loading') {
+      return { kind: 'loading', message: body.loading ? String(body.loading) : 'starting' };
     }
-    if (response.status === 404 && !this.ownJupyter) {
-      return this.modelsState(); // another OpenAI-compatible server: no /health there
-    }
-    return { kind: 'unreachable', message: `${response.status}: ${error.message}` };
+    return { kind: 'unreachable', message: String(body.error || 'the server is in no known state') };
   }
 
   private async modelsState(): Promise<ServerState> {

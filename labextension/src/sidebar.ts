@@ -9,6 +9,7 @@
  * stream, so a fast model never makes the page redraw per token.
  */
 
+import { Clipboard } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
 
@@ -25,14 +26,24 @@ export interface IChatSettings {
   systemPrompt: string;
 }
 
+/** Where a code block of an answer can go: the notebook, when one is open. */
+export interface ICodeTarget {
+  insertBelow(code: string): void;
+  replaceActive(code: string): void;
+}
+
 export interface IChatSidebarOptions {
   server: () => H2OGPTServer;
   settings: () => IChatSettings;
   rendermime?: IRenderMimeRegistry | null;
+  code?: ICodeTarget | null;
+  /** One line for an error a user can act on (a notification). */
+  report?: (message: string) => void;
 }
 
-interface ITurn {
+export interface ITurn {
   question: string;
+  label: string;
   answer: string;
   finish: string;
   node: HTMLElement;
@@ -132,20 +143,29 @@ export class ChatSidebar extends Widget {
     return state;
   }
 
-  /** Send the question in the box (or `text`) and stream the answer. */
-  async send(text?: string): Promise<void> {
+  /** Send the question in the box (or `text`, shown as `label` if given) and stream the
+   * answer; resolves to the finished turn (null when nothing was sent). */
+  async send(text?: string, label = ''): Promise<ITurn | null> {
     const question = (text ?? this.input.value).trim();
     if (!question || this.running) {
-      return;
+      return null;
     }
-    this.input.value = '';
+    if (text === undefined) {
+      this.input.value = '';
+    }
     const node = el('div', { class: 'h2o-lab-turn' });
-    const turn: ITurn = { question, answer: '', finish: '', node };
+    const turn: ITurn = { question, label, answer: '', finish: '', node };
     this.turns.push(turn);
     this.list.querySelector('.h2o-lab-empty')?.remove();
     this.list.append(node);
     node.scrollIntoView({ block: 'end' });
     await this.answer(turn);
+    return turn;
+  }
+
+  /** Whether an answer is streaming now. */
+  get busy(): boolean {
+    return this.running !== null;
   }
 
   /** Stop the answer being streamed: the request is aborted, the server cancels it. */
@@ -198,7 +218,7 @@ export class ChatSidebar extends Widget {
     this.drawButtons();
     const body = el('div', { class: 'h2o-lab-answer' });
     const meta = el('div', { class: 'h2o-lab-meta' });
-    turn.node.replaceChildren(el('div', { class: 'h2o-lab-question' }, turn.question), body, meta);
+    turn.node.replaceChildren(this.questionView(turn), body, meta);
     body.classList.add('h2o-lab-typing');
     const started = performance.now();
     let first = 0;
@@ -275,8 +295,57 @@ export class ChatSidebar extends Widget {
       await renderer.renderModel(new MimeModel({ data: { 'text/markdown': text } }));
       node.replaceChildren(renderer.node);
     }
+    this.decorate(node);
     if (stick) {
       list.scrollTop = list.scrollHeight; // the reader was at the end: keep up with the text
+    }
+  }
+
+  private questionView(turn: ITurn): HTMLElement {
+    if (!turn.label) {
+      return el('div', { class: 'h2o-lab-question' }, turn.question);
+    }
+    const full = el('details', {}, el('summary', {}, turn.label), el('pre', {}, turn.question));
+    return el('div', { class: 'h2o-lab-question h2o-lab-command' }, full);
+  }
+
+  /** Copy / Insert below / Replace cell on every code block of an answer. */
+  private decorate(node: HTMLElement): void {
+    for (const pre of Array.from(node.querySelectorAll('pre'))) {
+      if (pre.parentElement?.classList.contains('h2o-lab-code')) {
+        continue;
+      }
+      const code = (): string => (pre.textContent || '').replace(/\n$/, '');
+      const button = (label: string, title: string, act: () => void): HTMLButtonElement => {
+        const b = el('button', { class: 'h2o-lab-code-action', title }, label);
+        b.addEventListener('click', () => {
+          try {
+            act();
+          } catch (error) {
+            this.options.report?.(String((error as Error).message || error));
+          }
+        });
+        return b;
+      };
+      const target = this.options.code;
+      const actions = el(
+        'div',
+        { class: 'h2o-lab-code-actions' },
+        button('Copy', 'Copy the code', () => Clipboard.copyToSystem(code())),
+        ...(target
+          ? [
+              button('Insert below', 'Insert as a new cell below the active cell', () =>
+                target.insertBelow(code())
+              ),
+              button('Replace cell', "Replace the active cell's code", () =>
+                target.replaceActive(code())
+              )
+            ]
+          : [])
+      );
+      const wrap = el('div', { class: 'h2o-lab-code' });
+      pre.replaceWith(wrap);
+      wrap.append(actions, pre);
     }
   }
 

@@ -3,19 +3,10 @@
 // inside a multi-byte character), with keep-alive comments, a final event without its blank
 // line, an error event mid-stream, and an abort.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { buildSync } from "esbuild";
+import { loadLabModule } from "./load.mjs";
 
-const SOURCE = fileURLToPath(new URL("../../labextension/src/sse.ts", import.meta.url));
-const folder = mkdtempSync(join(tmpdir(), "h2o-lab-"));
-process.on("exit", () => rmSync(folder, { recursive: true, force: true }));
-const [built] = buildSync({ entryPoints: [SOURCE], format: "esm", write: false, target: "es2022" }).outputFiles;
-writeFileSync(join(folder, "sse.mjs"), built.text);
-const { sseData, chatDeltas, responseError, StreamError } = await import(pathToFileURL(join(folder, "sse.mjs")).href);
+const { sseData, chatDeltas, responseError, StreamError } = await loadLabModule("sse");
 
 /** A body that delivers `text` as bytes, cut at every one of `cuts` (byte offsets). */
 function body(text, cuts = []) {

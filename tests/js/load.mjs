@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseHTML } from "linkedom";
 import { moduleText } from "./manifest.mjs";
 
@@ -117,4 +117,15 @@ export class FakeModel {
   listening() {
     return [...this.listeners.values()].reduce((n, fns) => n + fns.length, 0);
   }
+}
+
+/** A module of the lab extension (`labextension/src/<name>.ts`), compiled by esbuild as it
+ * is (imports of JupyterLab packages are not bundled: only modules without them load here). */
+export async function loadLabModule(name) {
+  const { buildSync } = await import("esbuild");
+  const source = fileURLToPath(new URL(`../../labextension/src/${name}.ts`, import.meta.url));
+  const [built] = buildSync({ entryPoints: [source], format: "esm", write: false, target: "es2022" }).outputFiles;
+  const file = join(MODULES, `lab-${name}.mjs`);
+  writeFileSync(file, built.text);
+  return import(pathToFileURL(file).href);
 }

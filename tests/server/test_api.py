@@ -260,7 +260,7 @@ def test_vllm_style_no_top_k_and_a_tiny_temperature_are_accepted(server: ServerP
     assert cold.status_code == 200 and cold.json()["usage"]["completion_tokens"] >= 1
 
 
-def test_keys_are_required_everywhere_but_health(server: ServerProcess) -> None:
+def test_keys_are_required_everywhere_but_health_and_status(server: ServerProcess) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"}):
         r = httpx.get(server.api_base + "/models", headers=headers)
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
@@ -268,6 +268,8 @@ def test_keys_are_required_everywhere_but_health(server: ServerProcess) -> None:
     assert httpx.get(server.url + "/metrics").status_code == 401
     assert httpx.get(server.url + "/openapi.json").status_code == 401
     assert httpx.get(server.url + "/health").status_code == 200
+    status = httpx.get(server.url + "/status")
+    assert status.status_code == 200 and status.json()["state"] == "ready"
     assert httpx.get(server.api_base + "/models", headers={"api-key": KEY}).status_code == 200
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=server.api_base, api_key="nope", max_retries=0).models.list()

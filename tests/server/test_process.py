@@ -61,13 +61,16 @@ def test_two_models_ready_line_runtime_file_and_keys_from_file_and_env(
     assert not runtime.exists()
 
 
-def test_health_is_503_while_models_load(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_health_is_503_and_status_says_loading_while_models_load(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
     port = free_port()
     args = ["--model", f"tiny={tiny_model_dir}?dtype=float32", "--port", str(port)]
     command = [sys.executable, "-m", "h2ogpt_jupyter.server", *args]  # 'serve' may be left out
     env = {**os.environ, **env_for(tmp_path / "data")}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     seen: list[int] = []
+    states: list[str] = []
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -78,15 +81,20 @@ def test_health_is_503_while_models_load(tiny_model_dir: Path, tmp_path: Path) -
                 continue
             if not seen or seen[-1] != r.status_code:
                 seen.append(r.status_code)
+            status = httpx.get(f"http://127.0.0.1:{port}/status", timeout=5)
+            assert status.status_code == 200  # always: front ends poll it
             if r.status_code == 503:
                 error = r.json()["error"]
                 assert error["code"] == "model_loading" and r.headers["retry-after"] == "1"
                 models = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5)
                 assert models.status_code in (503, 200)
+                states.append(status.json()["state"])
             if r.status_code == 200:
+                assert status.json()["state"] == "ready" and status.json()["models"] == ["tiny"]
                 break
             time.sleep(0.02)
         assert seen == [503, 200]
+        assert set(states) <= {"loading", "ready"} and "loading" in states
         assert process.stdout is not None
         assert process.stdout.readline().decode().startswith("h2ogpt server ready at ")
     finally:
