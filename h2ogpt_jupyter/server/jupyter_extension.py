@@ -12,8 +12,9 @@ before. Two things change:
 
 * Every POST is passed on as the proxy does for event streams, chunk by chunk as the server
   writes. A JSON answer loses nothing by it, and a stream reaches the client as it is made.
-* On API paths (``v1/``, ``health``, ``status``, ``metrics``, ``openapi.json``), a request without a valid
-  token gets 401 and an OpenAI-shaped JSON error. Other pages still redirect to the login page.
+* On API paths (``v1/``, ``health``, ``status``, ``metrics``, ``openapi.json``), a request
+  without a valid token gets 401 and an OpenAI-shaped JSON error. Other pages still redirect
+  to the login page.
 
 Jupyter loads server extensions in alphabetical order. ``h2ogpt_jupyter.server`` comes before
 ``jupyter_server_proxy``, and Tornado takes the first handler that matches, so this route
