@@ -15,6 +15,7 @@ import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Menu } from '@lumino/widgets';
 
@@ -33,6 +34,7 @@ import {
 } from './prompts';
 import { H2OGPTServer, apiBase } from './server';
 import { ChatSidebar, IChatSettings } from './sidebar';
+import { ChatStatusItem } from './statusbar';
 import iconSvg from '../style/h2ogpt.svg';
 
 const PLUGIN_ID = 'h2ogpt-jupyterlab:plugin';
@@ -76,7 +78,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     IRenderMimeRegistry,
     ISettingRegistry,
-    INotebookTracker
+    INotebookTracker,
+    IStatusBar
   ],
   activate: async (
     app: JupyterFrontEnd,
@@ -85,7 +88,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     rendermime: IRenderMimeRegistry | null,
     registry: ISettingRegistry | null,
-    tracker: INotebookTracker | null
+    tracker: INotebookTracker | null,
+    statusBar: IStatusBar | null
   ) => {
     let settings: ISettings = { ...DEFAULTS };
     let server = new H2OGPTServer(apiBase(settings.serverUrl));
@@ -145,6 +149,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (tracker) {
       addCellCommands(app, tracker, sidebar, report, palette);
     }
+    statusBar?.registerStatusItem('h2ogpt-jupyterlab:status', {
+      item: new ChatStatusItem(sidebar, () => void app.commands.execute(OPEN_CHAT)),
+      align: 'left',
+      rank: 900
+    });
+    void sidebar.refresh(); // the status bar knows the server's state from the start
   }
 };
 

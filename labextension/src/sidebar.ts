@@ -11,6 +11,7 @@
 
 import { Clipboard } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
+import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { H2OGPTServer, IChatMessage, ServerState } from './server';
@@ -41,6 +42,14 @@ export interface IChatSidebarOptions {
   report?: (message: string) => void;
 }
 
+/** What the status bar shows: the server's state, the model, the last answer's speed. */
+export interface IChatStatus {
+  state: 'starting' | 'loading' | 'ready' | 'generating' | 'error';
+  model: string;
+  detail: string;
+  tokensPerSecond: number;
+}
+
 export interface ITurn {
   question: string;
   label: string;
@@ -64,7 +73,7 @@ function el<K extends keyof HTMLElementTagNameMap>(
 
 export class ChatSidebar extends Widget {
   private readonly options: IChatSidebarOptions;
-  private readonly status = el('div', { class: 'h2o-lab-status', role: 'status' });
+  private readonly statusLine = el('div', { class: 'h2o-lab-status', role: 'status' });
   private readonly picker = el('select', { class: 'h2o-lab-model', title: 'Model' });
   private readonly list = el('div', { class: 'h2o-lab-messages' });
   private readonly input = el('textarea', {
@@ -80,6 +89,8 @@ export class ChatSidebar extends Widget {
   private running: AbortController | null = null;
   private polling = 0;
   private lastState: ServerState | null = null;
+  private readonly changed = new Signal<this, IChatStatus>(this);
+  private current: IChatStatus = { state: 'starting', model: '', detail: '', tokensPerSecond: 0 };
 
   constructor(options: IChatSidebarOptions) {
     super();
@@ -89,7 +100,7 @@ export class ChatSidebar extends Widget {
     this.title.caption = 'h2oGPT chat';
     this.node.append(
       el('div', { class: 'h2o-lab-toolbar' }, el('strong', {}, 'h2oGPT'), this.picker, this.newButton),
-      this.status,
+      this.statusLine,
       this.list,
       el(
         'div',
@@ -110,6 +121,20 @@ export class ChatSidebar extends Widget {
     });
     this.drawButtons();
     this.list.append(this.emptyNote());
+  }
+
+  /** The server's state and the last answer's speed, whenever either changes. */
+  get statusChanged(): ISignal<this, IChatStatus> {
+    return this.changed;
+  }
+
+  get status(): IChatStatus {
+    return this.current;
+  }
+
+  private tell(update: Partial<IChatStatus>): void {
+    this.current = { ...this.current, model: this.picker.value || this.current.model, ...update };
+    this.changed.emit(this.current);
   }
 
   /** The question box, for commands that fill it. */
@@ -133,14 +158,41 @@ export class ChatSidebar extends Widget {
     if (state.kind === 'ready') {
       this.showStatus(state.models.length ? '' : 'The server serves no model.');
       this.fillPicker(state.models);
+      this.tell({ state: 'ready', detail: '' });
     } else if (state.kind === 'loading') {
       this.showStatus(`Loading the model… (${state.message})`);
       this.polling = window.setTimeout(() => void this.refresh(), POLL_MS);
+      this.tell({ state: 'loading', model: state.message, detail: state.message });
     } else {
       this.showStatus(`The h2oGPT server is not reachable: ${state.message}`, true);
+      this.tell({ state: 'error', detail: state.message });
     }
     this.drawButtons();
     return state;
+  }
+
+  /** Until the server is ready (a question asked while the model loads waits, rather than
+   * failing); throws if it cannot be reached or `signal` aborts. */
+  private async untilReady(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const state = await this.refresh();
+      if (state.kind === 'ready') {
+        return;
+      }
+      if (state.kind === 'unreachable') {
+        throw new Error(`the h2oGPT server is not reachable: ${state.message}`);
+      }
+      await new Promise<void>((resolve, reject) => {
+        const timer = window.setTimeout(resolve, POLL_MS);
+        signal.addEventListener('abort', () => {
+          window.clearTimeout(timer);
+          reject(new DOMException('stopped', 'AbortError'));
+        });
+      });
+      if (signal.aborted) {
+        throw new DOMException('stopped', 'AbortError');
+      }
+    }
   }
 
   /** Send the question in the box (or `text`, shown as `label` if given) and stream the
@@ -216,6 +268,7 @@ export class ChatSidebar extends Widget {
     const controller = new AbortController();
     this.running = controller;
     this.drawButtons();
+    this.tell({ state: 'generating' });
     const body = el('div', { class: 'h2o-lab-answer' });
     const meta = el('div', { class: 'h2o-lab-meta' });
     turn.node.replaceChildren(this.questionView(turn), body, meta);
@@ -231,6 +284,11 @@ export class ChatSidebar extends Widget {
       void this.render(body, turn.answer);
     };
     try {
+      if (this.lastState?.kind !== 'ready') {
+        meta.textContent = 'Waiting for the model to load…';
+        await this.untilReady(controller.signal);
+        meta.textContent = '';
+      }
       const model = this.picker.value || settings.model || undefined;
       const stream = this.options.server().chat(
         {
@@ -281,6 +339,12 @@ export class ChatSidebar extends Widget {
       turn.node.dataset.finish = turn.finish;
       this.running = null;
       this.drawButtons();
+      const rate = first && chunks > 1 ? (chunks - 1) / ((performance.now() - first) / 1000) : 0;
+      this.tell(
+        turn.finish === 'error'
+          ? { state: 'error', detail: meta.textContent || '' }
+          : { state: 'ready', detail: '', tokensPerSecond: rate || this.current.tokensPerSecond }
+      );
     }
   }
 
@@ -358,9 +422,9 @@ export class ChatSidebar extends Widget {
   }
 
   private showStatus(text: string, error = false): void {
-    this.status.textContent = text;
-    this.status.hidden = !text;
-    this.status.classList.toggle('h2o-lab-error', error);
+    this.statusLine.textContent = text;
+    this.statusLine.hidden = !text;
+    this.statusLine.classList.toggle('h2o-lab-error', error);
   }
 
   private drawButtons(): void {

@@ -136,3 +136,49 @@ def test_fix_error_explain_generate_and_insert(front: FrontEnd, output_dir: Path
         first_line = code.splitlines()[0]
         expect(cells.nth(3).locator(".jp-InputArea-editor")).to_contain_text(first_line)
         page.screenshot(path=output_dir / "commands-03-inserted.png")
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    base = tmp_path_factory.mktemp("jupyter-commands-nb7")
+    (base / "root").mkdir()
+    (base / "home").mkdir()
+    env = {**KERNEL_ENV, "H2OGPT_PROXY_MODEL": "smollm2", "H2OGPT_PROXY_TIMEOUT": "180"}
+    server = JupyterServer("notebook", base / "root", base / "home", env)
+    server.launch()
+    try:
+        yield server
+    finally:
+        stop_all([server])
+
+
+def test_in_notebook_7_fix_error_opens_the_chat_with_the_traceback(
+    notebook7: JupyterServer, browser: Any, output_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    write_notebook(notebook7.root / "cells.ipynb", CELLS[:1])
+    notebook7.wait_ready()
+    context = browser.new_context(viewport={"width": 1500, "height": 950})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    front = FrontEnd("commands-nb7", notebook7, context, page, PageWatch(page, notebook7), 1)
+    try:
+        with recorded(front, output_dir):
+            page.goto(notebook7.url("notebooks/cells.ipynb"))
+            wait_for_kernel(page, notebook7)
+            run_all_cells(page)
+            page.locator(".jp-OutputArea-output").filter(has_text="ZeroDivisionError").wait_for()
+            page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+            page.keyboard.press("Escape")
+            page.keyboard.press("Alt+Shift+F")
+            sidebar = page.locator("#h2ogpt-chat")
+            expect(sidebar).to_be_visible()
+            turn = sidebar.locator(".h2o-lab-turn").last
+            expect(turn.locator(".h2o-lab-command summary")).to_have_text("Fix ZeroDivisionError")
+            expect(turn.locator(".h2o-lab-command pre")).to_contain_text("division by zero")
+            _finished(turn)
+            expect(turn.locator(".h2o-lab-answer")).not_to_be_empty()
+            page.screenshot(path=output_dir / "commands-nb7-01-fix-error.png")
+    finally:
+        context.close()

@@ -2,10 +2,11 @@
 at ``<base_url>/h2ogpt/`` (the tiny Llama, started by the sidebar's first request), driven by
 headless Chromium.
 
-Checked: the extension is listed enabled and OK; the shortcut opens the sidebar; it says the
-model is loading, then lists the server's model; an answer streams (its text grows on screen)
-and ends with its timing; Stop ends a long answer as stopped; New empties the chat. Screenshots
-go to ``test-output/browser/`` (``sidebar-*``).
+Checked: the extension is listed enabled and OK; the shortcut opens the sidebar; it and the
+status bar say the model is loading, then the sidebar lists the server's model; an answer
+streams (its text grows on screen) and ends with its timing, which the status bar shows; Stop
+ends a long answer as stopped; New empties the chat. Screenshots go to
+``test-output/browser/`` (``sidebar-*``).
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ def test_the_sidebar_streams_an_answer_and_stop_stops_one(
         sidebar = page.locator("#h2ogpt-chat")
         expect(sidebar).to_be_visible()
         status = sidebar.locator(".h2o-lab-status")
+        item = page.locator(".h2o-lab-statusbar")  # the status bar says the same
         expect(status).to_contain_text("Loading the model", timeout=LOAD_TIMEOUT)
+        expect(item).to_have_attribute("data-state", "loading")
         page.screenshot(path=output_dir / "sidebar-01-loading.png")
         expect(status).to_be_hidden(timeout=LOAD_TIMEOUT)
         expect(sidebar.locator("select.h2o-lab-model option")).to_have_text(["tiny"])
+        expect(item).to_have_text("h2oGPT · tiny · ready")
 
         record_lengths(sidebar, "sidebar", ".h2o-lab-answer")
         box = sidebar.locator("textarea.h2o-lab-input")
@@ -102,6 +106,7 @@ def test_the_sidebar_streams_an_answer_and_stop_stops_one(
                                        timeout=STREAM_TIMEOUT)  # fmt: skip
         assert_grows(recorded_lengths(page, "sidebar"))
         expect(turn.locator(".h2o-lab-meta")).to_have_text(re.compile(r"^(stop|length) · \d"))
+        expect(item).to_have_text(re.compile(r"^h2oGPT · tiny · ready · \d+\.\d tok/s$"))
         page.screenshot(path=output_dir / "sidebar-02-answered.png")
 
         # Stop: the request is aborted while the answer streams
