@@ -16,6 +16,9 @@ before. Two things change:
   without a valid token gets 401 and an OpenAI-shaped JSON error. Other pages still redirect
   to the login page.
 
+It also answers ``<base_url>h2ogpt-jupyter/locate?path=P``: where a document's file is under the
+Jupyter root, so the lab extension can open a cited source (:func:`locate_handler`).
+
 Jupyter loads server extensions in alphabetical order. ``h2ogpt_jupyter.server`` comes before
 ``jupyter_server_proxy``, and Tornado takes the first handler that matches, so this route
 wins over the proxy's own one for the same server. The proxy's entry point stays registered,
@@ -105,10 +108,45 @@ def streaming_handler(environ: dict[str, str] | None = None) -> tuple[type, dict
     return StreamingProxy, kwargs
 
 
+LOCATE = "h2ogpt-jupyter/locate"  # <base_url>h2ogpt-jupyter/locate?path=/abs/file
+
+
+def locate_handler() -> type:
+    """``GET <base_url>h2ogpt-jupyter/locate?path=P``: where the file ``P`` (a document's
+    source, an absolute path as the h2oGPT server knows it) is for JupyterLab, its path under
+    the Jupyter root; 404 when it is not a file there. The lab extension asks before opening a
+    cited source. Jupyter's login and its ``contents`` read permission guard it."""
+    from pathlib import Path
+
+    from jupyter_server.auth.decorator import authorized
+    from jupyter_server.base.handlers import APIHandler
+    from tornado import web
+
+    class LocateHandler(APIHandler):
+        auth_resource = "contents"
+
+        @web.authenticated
+        @authorized("read")  # type: ignore[untyped-decorator]
+        def get(self) -> None:
+            asked = self.get_argument("path", "")
+            root = Path(self.contents_manager.root_dir).expanduser().resolve()
+            target = Path(asked).expanduser()
+            found = target.resolve() if target.is_absolute() else None
+            if found is None or not found.is_file() or not found.is_relative_to(root):
+                raise web.HTTPError(404, "not a file under the Jupyter root")
+            self.finish(json.dumps({"path": found.relative_to(root).as_posix()}))
+
+    return LocateHandler
+
+
 def _load_jupyter_server_extension(server_app: Any) -> None:
-    """Jupyter's hook: add the route, before jupyter-server-proxy adds its own."""
+    """Jupyter's hook: the locate route, and the streaming route before jupyter-server-proxy
+    adds its own."""
+    from jupyter_server.utils import url_path_join
+
+    base_url = server_app.web_app.settings["base_url"]
+    server_app.web_app.add_handlers(".*", [(url_path_join(base_url, LOCATE), locate_handler())])
     try:
-        from jupyter_server.utils import url_path_join
         from jupyter_server_proxy.handlers import AddSlashHandler
     except ImportError:
         server_app.log.info("h2ogpt: jupyter-server-proxy is not installed; no /h2ogpt/ route")
@@ -118,7 +156,6 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     except Exception as exc:  # a bad H2OGPT_PROXY_* setting: the proxy reports it as well
         server_app.log.warning("h2ogpt: no streaming /h2ogpt/ route: %s", exc)
         return
-    base_url = server_app.web_app.settings["base_url"]
     server_app.web_app.add_handlers(
         ".*",
         [

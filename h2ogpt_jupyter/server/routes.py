@@ -1,4 +1,4 @@
-"""The small routes: models, embeddings, health and metrics.
+"""The small routes: models, collections, embeddings, health, status and metrics.
 
 Embeddings use the documents' embedding model (the packaged all-MiniLM-L6-v2 unless
 ``hf_embedding_model`` / ``--embedding-model`` names another local folder), so vectors a client
@@ -126,6 +126,25 @@ def health(request: Request) -> Response:
     except APIError as exc:
         return exc.response()
     return JSONResponse({"status": "ok", "models": state.served()})
+
+
+@router.get("/v1/collections", tags=["documents"])
+def list_collections(request: Request) -> dict[str, Any]:
+    """h2oGPT's document collections on this machine (personal and shared), for a client's
+    picker; ask with ``collection`` in a chat request to answer from one."""
+    from h2ogpt_jupyter.documents import list_collections as listed
+
+    data = [
+        {
+            "id": row["name"],
+            "object": "collection",
+            "scope": row.get("scope"),
+            "documents": row.get("documents"),
+            "chunks": row.get("chunks"),
+        }
+        for row in listed()
+    ]
+    return {"object": "list", "data": data}
 
 
 @router.get("/status", tags=["server"], response_model=None)

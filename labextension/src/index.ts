@@ -32,7 +32,7 @@ import {
   generateCell,
   optimizeCell
 } from './prompts';
-import { H2OGPTServer, apiBase } from './server';
+import { H2OGPTServer, apiBase, locate } from './server';
 import { ChatSidebar, IChatSettings } from './sidebar';
 import { ChatStatusItem } from './statusbar';
 import iconSvg from '../style/h2ogpt.svg';
@@ -101,6 +101,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       settings: () => settings,
       rendermime,
       report,
+      openSource: async source => {
+        const path = await locate(source.source);
+        const widget: any = await app.commands.execute('docmanager:open', { path });
+        if (source.page && /\.pdf$/i.test(path) && widget?.setFragment) {
+          widget.setFragment(`#page=${source.page}`); // the PDF viewer opens at the page
+        }
+      },
       code: tracker
         ? {
             insertBelow: code => insertBelow(tracker, code),

@@ -39,6 +39,8 @@ export interface IChatRequest {
   messages: IChatMessage[];
   temperature?: number;
   max_tokens?: number;
+  /** h2oGPT: answer from this document collection. */
+  collection?: string;
 }
 
 /** One OpenAI-compatible server. */
@@ -107,6 +109,16 @@ export class H2OGPTServer {
     return (body.data || []).map((m: { id: string }) => String(m.id));
   }
 
+  /** The document collections on the server's machine (h2oGPT's extra route). */
+  async collections(): Promise<string[]> {
+    const response = await this.request('collections');
+    if (!response.ok) {
+      return []; // another OpenAI-compatible server: no documents
+    }
+    const body = await response.json().catch(() => ({}));
+    return (body.data || []).map((c: { id: string }) => String(c.id));
+  }
+
   /** Stream a chat completion; `signal` aborts it (the server then cancels the generation). */
   async *chat(
     request: IChatRequest,
@@ -126,4 +138,24 @@ export class H2OGPTServer {
     }
     yield* chatDeltas(response.body);
   }
+}
+
+/** The path under the Jupyter root of the file `source` (an absolute path, as the h2oGPT
+ * server cites it), from the package's Jupyter server extension; throws a one-line error when
+ * JupyterLab cannot open it. */
+export async function locate(source: string): Promise<string> {
+  if (/^[a-z]+:/i.test(source) && !source.startsWith('/')) {
+    throw new StreamError(`${source} is not a file JupyterLab can open`);
+  }
+  const url =
+    URLExt.join(PageConfig.getBaseUrl(), 'h2ogpt-jupyter', 'locate') +
+    URLExt.objectToQueryString({ path: source });
+  const response = await ServerConnection.makeRequest(url, {}, ServerConnection.makeSettings());
+  if (response.status === 404) {
+    throw new StreamError(`${source} is not under the Jupyter root, so JupyterLab cannot open it`);
+  }
+  if (!response.ok) {
+    throw await responseError(response);
+  }
+  return String((await response.json()).path);
 }

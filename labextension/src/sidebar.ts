@@ -15,6 +15,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { H2OGPTServer, IChatMessage, ServerState } from './server';
+import { ISource } from './sse';
 
 export const RENDER_MS = 80;
 const POLL_MS = 1500;
@@ -40,7 +41,11 @@ export interface IChatSidebarOptions {
   code?: ICodeTarget | null;
   /** One line for an error a user can act on (a notification). */
   report?: (message: string) => void;
+  /** Open a cited document in the front end (a PDF at `page`). */
+  openSource?: (source: ISource) => Promise<void>;
 }
+
+export const NO_DOCUMENTS = '';
 
 /** What the status bar shows: the server's state, the model, the last answer's speed. */
 export interface IChatStatus {
@@ -56,6 +61,7 @@ export interface ITurn {
   answer: string;
   finish: string;
   node: HTMLElement;
+  sources: ISource[];
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -75,6 +81,10 @@ export class ChatSidebar extends Widget {
   private readonly options: IChatSidebarOptions;
   private readonly statusLine = el('div', { class: 'h2o-lab-status', role: 'status' });
   private readonly picker = el('select', { class: 'h2o-lab-model', title: 'Model' });
+  private readonly documents = el('select', {
+    class: 'h2o-lab-collection',
+    title: 'Answer from a document collection'
+  });
   private readonly list = el('div', { class: 'h2o-lab-messages' });
   private readonly input = el('textarea', {
     class: 'h2o-lab-input',
@@ -100,6 +110,7 @@ export class ChatSidebar extends Widget {
     this.title.caption = 'h2oGPT chat';
     this.node.append(
       el('div', { class: 'h2o-lab-toolbar' }, el('strong', {}, 'h2oGPT'), this.picker, this.newButton),
+      el('div', { class: 'h2o-lab-toolbar h2o-lab-docs' }, el('span', {}, 'Documents'), this.documents),
       this.statusLine,
       this.list,
       el(
@@ -158,6 +169,7 @@ export class ChatSidebar extends Widget {
     if (state.kind === 'ready') {
       this.showStatus(state.models.length ? '' : 'The server serves no model.');
       this.fillPicker(state.models);
+      void this.fillCollections();
       this.tell({ state: 'ready', detail: '' });
     } else if (state.kind === 'loading') {
       this.showStatus(`Loading the model… (${state.message})`);
@@ -206,7 +218,7 @@ export class ChatSidebar extends Widget {
       this.input.value = '';
     }
     const node = el('div', { class: 'h2o-lab-turn' });
-    const turn: ITurn = { question, label, answer: '', finish: '', node };
+    const turn: ITurn = { question, label, answer: '', finish: '', node, sources: [] };
     this.turns.push(turn);
     this.list.querySelector('.h2o-lab-empty')?.remove();
     this.list.append(node);
@@ -290,12 +302,15 @@ export class ChatSidebar extends Widget {
         meta.textContent = '';
       }
       const model = this.picker.value || settings.model || undefined;
+      const collection = this.documents.value || undefined;
+      turn.sources = [];
       const stream = this.options.server().chat(
         {
           model,
           messages: this.messages(turn),
           temperature: settings.temperature,
-          max_tokens: settings.maxTokens
+          max_tokens: settings.maxTokens,
+          ...(collection ? { collection } : {})
         },
         controller.signal
       );
@@ -309,6 +324,9 @@ export class ChatSidebar extends Widget {
           }
         }
         turn.finish = delta.finishReason || turn.finish;
+        if (delta.sources) {
+          turn.sources = delta.sources;
+        }
       }
     } catch (error) {
       if (controller.signal.aborted) {
@@ -335,6 +353,9 @@ export class ChatSidebar extends Widget {
         ]
           .filter(Boolean)
           .join(' · ');
+      }
+      if (turn.sources.length) {
+        meta.before(this.sourcesView(turn.sources));
       }
       turn.node.dataset.finish = turn.finish;
       this.running = null;
@@ -410,6 +431,42 @@ export class ChatSidebar extends Widget {
       const wrap = el('div', { class: 'h2o-lab-code' });
       pre.replaceWith(wrap);
       wrap.append(actions, pre);
+    }
+  }
+
+  /** The sources under an answer: score, file, page; a click opens the file. */
+  private sourcesView(sources: ISource[]): HTMLElement {
+    const list = el('ol', { class: 'h2o-lab-sources' });
+    for (const source of sources) {
+      const name = source.source.split('/').pop() || source.source;
+      const score = typeof source.score === 'number' ? `${source.score.toFixed(2)} · ` : '';
+      const page = source.page ? ` p.${source.page}` : '';
+      const link = el('a', { href: '#', title: source.source }, name);
+      link.addEventListener('click', event => {
+        event.preventDefault();
+        const open = this.options.openSource;
+        if (open) {
+          open(source).catch(error => this.options.report?.(String(error.message || error)));
+        }
+      });
+      const item = el('li', {}, score, link, page);
+      if (source.text) {
+        item.append(el('details', {}, el('summary', {}, 'excerpt'), el('blockquote', {}, source.text)));
+      }
+      list.append(item);
+    }
+    return el('div', { class: 'h2o-lab-sources-box' }, el('strong', {}, 'Sources'), list);
+  }
+
+  private async fillCollections(): Promise<void> {
+    const names = await this.options.server().collections();
+    const chosen = this.documents.value;
+    this.documents.replaceChildren(
+      el('option', { value: NO_DOCUMENTS }, 'none (chat)'),
+      ...names.map(name => el('option', { value: name }, name))
+    );
+    if (names.includes(chosen)) {
+      this.documents.value = chosen;
     }
   }
 

@@ -97,12 +97,21 @@ export async function* sseData(
   }
 }
 
+/** A document chunk an answer was given (h2oGPT's extra on the stream's last chunk). */
+export interface ISource {
+  source: string;
+  page: number | null;
+  score: number | null;
+  text?: string;
+}
+
 /** What one chunk of a chat completion stream adds. */
 export interface IChatDelta {
   text: string;
   finishReason: string | null;
   model?: string;
   usage?: { prompt_tokens: number; completion_tokens: number };
+  sources?: ISource[];
 }
 
 /** The text deltas of an OpenAI chat-completion stream, ending at `[DONE]`. */
@@ -135,7 +144,8 @@ export async function* chatDeltas(
       text: typeof delta.content === 'string' ? delta.content : '',
       finishReason: choice.finish_reason ?? null,
       model: chunk.model,
-      ...(chunk.usage ? { usage: chunk.usage } : {})
+      ...(chunk.usage ? { usage: chunk.usage } : {}),
+      ...(Array.isArray(chunk.sources) ? { sources: chunk.sources } : {})
     };
   }
 }

@@ -288,6 +288,14 @@ def test_embeddings_float_and_base64(client: openai.OpenAI, server: ServerProces
 
 
 # --- documents ----------------------------------------------------------------------------------
+def test_collections_are_listed_for_a_picker(server: ServerProcess) -> None:
+    r = httpx.get(server.api_base + "/collections", headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200 and r.json()["object"] == "list"
+    (facts,) = [c for c in r.json()["data"] if c["id"] == "Facts"]
+    assert facts["object"] == "collection" and facts["documents"] >= 1 and facts["chunks"] >= 1
+    assert httpx.get(server.api_base + "/collections").status_code == 401  # a key, as for all
+
+
 def test_chat_with_a_collection_returns_its_sources(client: openai.OpenAI) -> None:
     # Random vectors carry no meaning: the question is a chunk's own text, its nearest neighbour.
     question = FACTS["space"]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import openai
@@ -216,6 +216,60 @@ def test_the_route_needs_jupyters_token(proxied: Proxied) -> None:
     assert page.status_code == 302 and "/user/alice/login" in page.headers["location"]
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=proxied.api_base, api_key="nope", max_retries=0).models.list()
+
+
+def test_locate_gives_a_files_path_under_the_root_and_needs_the_token(jupyter: Proxied) -> None:
+    server = jupyter.jupyter
+    (server.root / "docs").mkdir(exist_ok=True)
+    pdf = server.root / "docs" / "Q3 report.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    outside = server.root.parent / "outside.txt"
+    outside.write_text("x")
+    url = f"{server.url}h2ogpt-jupyter/locate"
+    r = httpx.get(url, params={"path": str(pdf)}, headers=server.headers)
+    assert r.status_code == 200 and r.json() == {"path": "docs/Q3 report.pdf"}
+    for path in (str(outside), "docs/Q3 report.pdf", str(server.root / "docs"), ""):
+        assert httpx.get(url, params={"path": path}, headers=server.headers).status_code == 404
+    link = server.root / "docs" / "escape.txt"
+    link.symlink_to(outside)  # a link out of the root is outside it
+    assert httpx.get(url, params={"path": str(link)}, headers=server.headers).status_code == 404
+    assert httpx.get(url, params={"path": str(pdf)}).status_code == 403
+
+
+def test_every_route_of_the_extension_refuses_a_request_without_the_token(
+    jupyter: Proxied,
+) -> None:
+    """Each handler the server extension adds is listed here, and each refuses a request
+    without Jupyter's token: a new handler fails this test until it is guarded and listed."""
+    from h2ogpt_jupyter.server import jupyter_extension
+
+    added: list[str] = []
+
+    class App:
+        class web_app:
+            settings: ClassVar[dict[str, str]] = {"base_url": "/user/alice/"}
+
+            @staticmethod
+            def add_handlers(host: str, rules: list[tuple[Any, ...]]) -> None:
+                added.extend(str(rule[0]) for rule in rules)
+
+        log = None
+
+    jupyter_extension._load_jupyter_server_extension(App())
+    assert added == [
+        "/user/alice/h2ogpt-jupyter/locate",
+        "/user/alice/h2ogpt/(.*)",
+        "/user/alice/h2ogpt",
+    ]
+    base = jupyter.jupyter.url.removesuffix("/user/alice/")
+    for route in (
+        "/user/alice/h2ogpt-jupyter/locate?path=/etc/passwd",
+        "/user/alice/h2ogpt/v1/models",
+    ):
+        for method in ("GET", "POST"):
+            r = httpx.request(method, base + route, follow_redirects=False)
+            assert r.status_code in (401, 403, 405), (method, route, r.status_code)
+            assert r.status_code != 200
 
 
 def test_openai_client_through_the_proxy(proxied: Proxied) -> None:

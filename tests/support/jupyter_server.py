@@ -35,6 +35,7 @@ class JupyterServer:
     url: str  # http://127.0.0.1:PORT/BASE_URL/, ending with a slash
     token: str
     log: Path
+    root: Path  # the folder it serves
 
     @property
     def headers(self) -> dict[str, str]:
@@ -124,7 +125,7 @@ def _launch(
     log = folder / f"jupyter-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    return JupyterServer(process, f"http://127.0.0.1:{port}{base_url}", token, log)
+    return JupyterServer(process, f"http://127.0.0.1:{port}{base_url}", token, log, root)
 
 
 def _wait_ready(server: JupyterServer, deadline: float) -> bool:

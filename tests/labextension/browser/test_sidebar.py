@@ -11,6 +11,7 @@ ends a long answer as stopped; New empties the chat. Screenshots go to
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.documents.corpus import make_pdf
 from tests.support.browser import (
     KERNEL_ENV,
     JupyterServer,
@@ -42,11 +44,34 @@ def output_dir() -> Path:
     return fresh_output("sidebar-")
 
 
+PAGES = ["Introduction to the coast.", "Glaciers carve fjords in western Norway."]
+
+# Run with the server's own data folder: the collection the sidebar answers from.
+INGEST = """
+import sys
+from h2ogpt_jupyter.documents import get_collection
+from h2ogpt_jupyter.documents.embeddings import get_embedder
+report = get_collection("Coast", embedder=get_embedder(sys.argv[1], dtype="float32")).add(
+    [sys.argv[2]]
+)
+assert report.ok, report
+"""
+
+
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Iterator[JupyterServer]:
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tiny_embedder_dir: Path
+) -> Iterator[JupyterServer]:
     base = tmp_path_factory.mktemp("jupyter-sidebar")
-    (base / "root").mkdir()
-    (base / "home").mkdir()
+    (base / "root" / "docs").mkdir(parents=True)
+    (base / "home" / "h2ogpt").mkdir(parents=True)
+    pdf = base / "root" / "docs" / "fjords.pdf"
+    pdf.write_bytes(make_pdf(PAGES))
+    data = {**os.environ, "H2OGPT_DATA_DIR": str(base / "home" / "h2ogpt")}
+    subprocess.run(
+        [sys.executable, "-c", INGEST, str(tiny_embedder_dir), str(pdf)],
+        env=data, check=True, timeout=300,
+    )  # fmt: skip
     talking = build_talking_llama(tiny_model_dir, base / "talking")
     env = {
         **KERNEL_ENV,
@@ -127,6 +152,48 @@ def test_the_sidebar_streams_an_answer_and_stop_stops_one(
     except BaseException:
         page.screenshot(path=output_dir / "sidebar-failure.png")
         watch.write(output_dir / "sidebar-console.log")
+        raise
+    finally:
+        context.close()
+
+
+def test_an_answer_from_a_collection_cites_its_sources_and_a_click_opens_the_pdf_at_its_page(
+    lab: JupyterServer, browser: Any, output_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(lab.url("lab"))
+        page.locator("#jp-main-dock-panel").wait_for()
+        page.keyboard.press("Alt+Shift+H")
+        sidebar = page.locator("#h2ogpt-chat")
+        picker = sidebar.locator("select.h2o-lab-collection")
+        expect(picker.locator("option")).to_have_text(
+            ["none (chat)", "Coast"], timeout=LOAD_TIMEOUT
+        )
+        picker.select_option("Coast")
+        box = sidebar.locator("textarea.h2o-lab-input")
+        box.fill(PAGES[1])  # random vectors: a chunk's own text finds it first
+        box.press("Enter")
+        turn = sidebar.locator(".h2o-lab-turn").last
+        expect(turn).to_have_attribute("data-finish", re.compile("^(stop|length)$"),
+                                       timeout=STREAM_TIMEOUT)  # fmt: skip
+        first = turn.locator(".h2o-lab-sources li").first
+        expect(first).to_have_text(re.compile(r"^\d\.\d\d · fjords\.pdf p\.2"))
+        first.locator("summary").click()
+        expect(first.locator("blockquote")).to_have_text(PAGES[1])
+        page.screenshot(path=output_dir / "sidebar-04-sources.png")
+        first.get_by_role("link", name="fjords.pdf").click()
+        tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="fjords.pdf")
+        expect(tab).to_be_visible()
+        viewer = page.frame_locator(".jp-PDFContainer iframe").last.locator("object")
+        expect(viewer).to_have_attribute("data", re.compile(r"^blob:.*#page=2$"))
+        page.screenshot(path=output_dir / "sidebar-05-opened.png")
+    except BaseException:
+        page.screenshot(path=output_dir / "sidebar-failure.png")
         raise
     finally:
         context.close()
