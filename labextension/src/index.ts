@@ -12,6 +12,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { ICompletionProviderManager } from '@jupyterlab/completer';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -19,6 +20,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Menu } from '@lumino/widgets';
 
+import { H2OGPTInlineProvider } from './completion';
 import { cellContext, insertBelow, replaceActive } from './notebook';
 import {
   ICellContext,
@@ -57,6 +59,8 @@ export const h2ogptIcon = new LabIcon({ name: 'h2ogpt:logo', svgstr: iconSvg });
 interface ISettings extends IChatSettings {
   serverUrl: string;
   area: 'left' | 'right';
+  inlineCompletion: 'manual' | 'automatic' | 'off';
+  completionTokens: number;
 }
 
 const DEFAULTS: ISettings = {
@@ -65,7 +69,9 @@ const DEFAULTS: ISettings = {
   temperature: 0,
   maxTokens: 512,
   systemPrompt: '',
-  area: 'right'
+  area: 'right',
+  inlineCompletion: 'manual',
+  completionTokens: 48
 };
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -79,7 +85,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IRenderMimeRegistry,
     ISettingRegistry,
     INotebookTracker,
-    IStatusBar
+    IStatusBar,
+    ICompletionProviderManager
   ],
   activate: async (
     app: JupyterFrontEnd,
@@ -89,7 +96,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     rendermime: IRenderMimeRegistry | null,
     registry: ISettingRegistry | null,
     tracker: INotebookTracker | null,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    completions: ICompletionProviderManager | null
   ) => {
     let settings: ISettings = { ...DEFAULTS };
     let server = new H2OGPTServer(apiBase(settings.serverUrl));
@@ -161,6 +169,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       align: 'left',
       rank: 900
     });
+    completions?.registerInlineProvider(
+      new H2OGPTInlineProvider(
+        () => server,
+        () => settings
+      )
+    );
     void sidebar.refresh(); // the status bar knows the server's state from the start
   }
 };

@@ -91,6 +91,27 @@ export class H2OGPTServer {
     return { kind: 'unreachable', message: String(body.error || 'the server is in no known state') };
   }
 
+  /** Until the server is ready (polling `/status`); throws when it cannot be reached or
+   * `signal` aborts. The first request to Jupyter's route starts the server. */
+  async untilReady(signal: AbortSignal, pollMs = 1000): Promise<string[]> {
+    for (;;) {
+      const state = await this.state();
+      if (state.kind === 'ready') {
+        return state.models;
+      }
+      if (state.kind === 'unreachable') {
+        throw new StreamError(`the h2oGPT server is not reachable: ${state.message}`);
+      }
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, pollMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new DOMException('stopped', 'AbortError'));
+        });
+      });
+    }
+  }
+
   private async modelsState(): Promise<ServerState> {
     try {
       return { kind: 'ready', models: await this.models() };

@@ -150,6 +150,30 @@ export async function* chatDeltas(
   }
 }
 
+/** The text deltas of an OpenAI (legacy) completion stream: `choices[0].text`. */
+export async function* completionDeltas(
+  body: ReadableStream<Uint8Array>
+): AsyncGenerator<string, void, undefined> {
+  for await (const data of sseData(body)) {
+    if (data === '[DONE]') {
+      return;
+    }
+    let chunk: any;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      throw new StreamError(`the server sent something that is not JSON: ${data.slice(0, 80)}`);
+    }
+    if (chunk && chunk.error) {
+      throw new StreamError(String(chunk.error.message || chunk.error), 0, String(chunk.error.code || ''));
+    }
+    const text = (chunk.choices || [])[0]?.text;
+    if (typeof text === 'string' && text) {
+      yield text;
+    }
+  }
+}
+
 /** The one line to show for an error response (OpenAI's `{"error": {"message"}}` or text). */
 export async function responseError(response: Response): Promise<StreamError> {
   const text = await response.text().catch(() => '');

@@ -45,6 +45,8 @@ def api_schema(server: ServerProcess) -> Any:
 OPERATIONS = [
     ("GET", "/health"),
     ("GET", "/metrics"),
+    ("GET", "/status"),
+    ("GET", "/v1/collections"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{model}"),
     ("POST", "/v1/chat/completions"),
@@ -94,7 +96,7 @@ CASES = [
     for method, path in OPERATIONS
     for mode in GenerationMode
     if mode is GenerationMode.POSITIVE
-    or path not in ("/health", "/v1/models", "/v1/models/{model}")
+    or path not in ("/health", "/status", "/v1/collections", "/v1/models", "/v1/models/{model}")
 ]
 
 

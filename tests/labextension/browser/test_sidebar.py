@@ -197,3 +197,40 @@ def test_an_answer_from_a_collection_cites_its_sources_and_a_click_opens_the_pdf
         raise
     finally:
         context.close()
+
+
+def test_inline_completion_shows_ghost_text_on_request_and_tab_accepts_it(
+    lab: JupyterServer, browser: Any, output_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.support.browser import wait_for_kernel, write_notebook
+
+    write_notebook(lab.root / "code.ipynb", ["def add(a, b):"])
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(lab.url("lab/tree/code.ipynb"))
+        wait_for_kernel(page, lab)
+        editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+        editor.click()
+        page.keyboard.press("End")
+        page.keyboard.press("Enter")
+        before = editor.inner_text()
+        page.wait_for_timeout(1500)  # manual by default: typing alone asks for nothing
+        expect(page.locator(".jp-GhostText")).to_have_count(0)
+        page.keyboard.press("Alt+Backslash")
+        ghost = page.locator(".jp-GhostText").first
+        expect(ghost).not_to_be_empty(timeout=STREAM_TIMEOUT)
+        page.screenshot(path=output_dir / "sidebar-06-ghost-text.png")
+        suggested = ghost.inner_text()
+        page.keyboard.press("Tab")
+        expect(page.locator(".jp-GhostText")).to_have_count(0)
+        after = editor.inner_text()
+        assert len(after) > len(before) and suggested.strip()[:8] in after, (before, after)
+    except BaseException:
+        page.screenshot(path=output_dir / "sidebar-failure.png")
+        raise
+    finally:
+        context.close()
