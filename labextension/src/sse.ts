@@ -114,10 +114,10 @@ export interface IChatDelta {
   sources?: ISource[];
 }
 
-/** The text deltas of an OpenAI chat-completion stream, ending at `[DONE]`. */
-export async function* chatDeltas(
+/** The JSON chunks of an OpenAI stream, ending at `[DONE]`; an `error` chunk throws. */
+async function* openaiChunks(
   body: ReadableStream<Uint8Array>
-): AsyncGenerator<IChatDelta, void, undefined> {
+): AsyncGenerator<any, void, undefined> {
   for await (const data of sseData(body)) {
     if (data === '[DONE]') {
       return;
@@ -132,6 +132,15 @@ export async function* chatDeltas(
       const error = chunk.error;
       throw new StreamError(String(error.message || error), 0, String(error.code || ''));
     }
+    yield chunk;
+  }
+}
+
+/** The text deltas of an OpenAI chat-completion stream, ending at `[DONE]`. */
+export async function* chatDeltas(
+  body: ReadableStream<Uint8Array>
+): AsyncGenerator<IChatDelta, void, undefined> {
+  for await (const chunk of openaiChunks(body)) {
     const choice = (chunk.choices || [])[0];
     if (!choice) {
       if (chunk.usage) {
@@ -154,19 +163,7 @@ export async function* chatDeltas(
 export async function* completionDeltas(
   body: ReadableStream<Uint8Array>
 ): AsyncGenerator<string, void, undefined> {
-  for await (const data of sseData(body)) {
-    if (data === '[DONE]') {
-      return;
-    }
-    let chunk: any;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      throw new StreamError(`the server sent something that is not JSON: ${data.slice(0, 80)}`);
-    }
-    if (chunk && chunk.error) {
-      throw new StreamError(String(chunk.error.message || chunk.error), 0, String(chunk.error.code || ''));
-    }
+  for await (const chunk of openaiChunks(body)) {
     const text = (chunk.choices || [])[0]?.text;
     if (typeof text === 'string' && text) {
       yield text;
